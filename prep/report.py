@@ -1,0 +1,49 @@
+"""The prep report: counts in and out, every exclusion with its reason, token statistics."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+
+def length_stats(lengths: list[int], sequence_len: int) -> dict:
+    if not lengths:
+        return {"samples": 0}
+    values = np.asarray(lengths)
+    return {
+        "samples": int(values.size), "min": int(values.min()), "median": float(np.median(values)),
+        "p90": float(np.percentile(values, 90)), "max": int(values.max()), "mean": round(float(values.mean()), 1),
+        "over_sequence_len": int((values > sequence_len).sum()),
+    }
+
+
+def write_report(out_dir: Path, report: dict) -> None:
+    (out_dir / "prep_report.json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+    (out_dir / "prep_report.md").write_text(markdown(report))
+
+
+def markdown(report: dict) -> str:
+    settings = report["settings"]
+    lines = [
+        "# Prep report", "",
+        f"Strategy `{settings['strategy']}`, sequence_len {settings['sequence_len']}, "
+        f"template {settings['template_version']}, tokenizer `{settings['tokenizer']}`.", "",
+        f"In: {report['input']['messages']} messages, {report['input']['stances']} stances, "
+        f"{report['input']['conversations']} conversations.", "",
+        "| split | conversations | samples | yes | no | tokens min / median / p90 / max | shortened | contributor msgs kept / dropped |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for name, split in report["splits"].items():
+        t = split["tokens"]
+        tokens = f"{t['min']} / {t['median']:.0f} / {t['p90']:.0f} / {t['max']}" if t["samples"] else "-"
+        lines.append(
+            f"| {name} | {split['conversations']} | {split['samples']} | {split['yes']} | {split['no']} | {tokens} "
+            f"| {split['shortened']} | {split['contributor_messages_kept']} / {split['contributor_messages_dropped']} |")
+    lines += ["", f"Exclusions: {len(report['exclusions']['items'])}", ""]
+    if report["exclusions"]["items"]:
+        lines += ["| reason | count |", "|---|---|"]
+        lines += [f"| {reason} | {n} |" for reason, n in report["exclusions"]["counts"].items()]
+        lines += ["", "Every excluded item, with file and row, is listed in prep_report.json."]
+    return "\n".join(lines) + "\n"
