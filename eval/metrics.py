@@ -2,15 +2,26 @@
 
 A prediction that is neither yes nor no (e.g. unparseable generation, '[invalid]') is kept
 and counted: it is never a predicted 'yes' (so a gold 'yes' becomes a miss) and it is always
-wrong for accuracy. Nothing is guessed.
+wrong for accuracy and MCC (a third class). Nothing is guessed.
+
+Point estimates come from scikit-learn. `from_counts` computes the same numbers from
+confusion counts, vectorised, for the thousands of bootstrap resamples in `eval.stats`.
 """
 
 from __future__ import annotations
 
-from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_fscore_support
+import numpy as np
+from sklearn.metrics import accuracy_score, confusion_matrix, matthews_corrcoef, precision_recall_fscore_support
+
+from eval.runs import ANSWERS, INVALID, LABELS
 
 POSITIVE = "yes"
-INVALID = "[invalid]"
+HEADLINE = ("f1", "precision", "recall", "accuracy", "mcc")
+
+
+def confusion_counts(gold: list[str], predicted: list[str]) -> np.ndarray:
+    """(2, 3) counts: rows gold yes/no, columns predicted yes/no/[invalid]."""
+    return confusion_matrix(gold, predicted, labels=list(ANSWERS))[:2]
 
 
 def contributor_metrics(gold: list[str], predicted: list[str]) -> dict:
@@ -20,13 +31,34 @@ def contributor_metrics(gold: list[str], predicted: list[str]) -> dict:
         raise ValueError("no predictions to score")
     precision, recall, f1, _ = precision_recall_fscore_support(
         gold, predicted, labels=[POSITIVE], average=None, zero_division=0)
-    matrix = confusion_matrix(gold, predicted, labels=["yes", "no", INVALID])
     return {
         "f1": float(f1[0]), "precision": float(precision[0]), "recall": float(recall[0]),
         "accuracy": float(accuracy_score(gold, predicted)),
+        "mcc": float(matthews_corrcoef(gold, predicted)),
         "n": len(gold), "gold_yes": int(sum(g == POSITIVE for g in gold)),
         "predicted_yes": int(sum(p == POSITIVE for p in predicted)),
-        "invalid": int(sum(p not in ("yes", "no") for p in predicted)),
-        "confusion": {"rows_gold": ["yes", "no"], "cols_predicted": ["yes", "no", INVALID],
-                      "counts": matrix[:2].tolist()},
+        "invalid": int(sum(p not in LABELS for p in predicted)),
+        "confusion": {"rows_gold": list(LABELS), "cols_predicted": [*LABELS, INVALID],
+                      "counts": confusion_counts(gold, predicted).tolist()},
     }
+
+
+def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
+    """numerator / denominator, 0 where the denominator is 0 (scikit-learn's zero_division=0)."""
+    return np.divide(numerator, denominator, out=np.zeros(np.broadcast(numerator, denominator).shape),
+                     where=denominator > 0)
+
+
+def from_counts(counts: np.ndarray) -> dict[str, np.ndarray]:
+    """Headline metrics from (..., 2, 3) confusion counts; MCC is the multiclass (R_K) form."""
+    counts = np.asarray(counts, dtype=float)
+    tp, fp = counts[..., 0, 0], counts[..., 1, 0]
+    fn = counts[..., 0, 1] + counts[..., 0, 2]
+    total = counts.sum(axis=(-2, -1))
+    correct = tp + counts[..., 1, 1]
+    true = counts.sum(axis=-1)  # per gold class (gold is never invalid)
+    pred = counts.sum(axis=-2)  # per predicted class
+    covariance = correct * total - (true * pred[..., :2]).sum(axis=-1)
+    spread = np.sqrt((total ** 2 - (pred ** 2).sum(axis=-1)) * (total ** 2 - (true ** 2).sum(axis=-1)))
+    return {"f1": _ratio(2 * tp, 2 * tp + fp + fn), "precision": _ratio(tp, tp + fp), "recall": _ratio(tp, tp + fn),
+            "accuracy": _ratio(correct, total), "mcc": _ratio(covariance, spread)}

@@ -13,16 +13,19 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import asdict
 from itertools import groupby
 from pathlib import Path
 
-from prep import prompt
+from prep import language, prompt
+from prep.anonymise import anonymise, private_dir, write_pseudonym_map
+from prep.panel import panel_report
 from prep.report import length_stats, write_report
 from prep.schema import Exclusions, Policy, Tables, load_tables
-from prep.split import SPLITS, parse_fractions, split_conversations
-from prep.strategies import STRATEGIES, Context, Conversation, prepare_conversation
+from prep.split import SPLITS, assign, parse_fractions, shared_texts
+from prep.strategies import (STRATEGIES, Context, Conversation, Options, add_arguments as add_strategy_arguments,
+                             options_from_args, prepare_conversation, question_groups)
 from prep.tokens import TokenCounter
 
 
@@ -30,35 +33,47 @@ class OverBudgetError(ValueError):
     pass
 
 
-def sample_rows(conversation: Conversation, context: Context, counter: TokenCounter, strategy: str) -> list[dict]:
-    """One training/eval row per stance pair of a context, with the metadata eval needs."""
-    kept = set(context.kept)
+def sample_rows(conversation: Conversation, context: Context, counter: TokenCounter, strategy: str,
+                layout: str = "pair", questions_per_sample: int = 1) -> list[dict]:
+    """The rows of a context, with the metadata eval needs: one per stance pair (pair layout), or
+    one per group of pairs with a question turn and an answer turn each (multi layout, whose
+    `meta.pairs` lists the pairs in turn order)."""
+    kept_by_author = Counter(conversation.messages[i]["author"] for i in context.kept)
     rows = []
-    for index in context.stance_indices:
-        stance = conversation.stances[index]
-        own = [i for i, m in enumerate(conversation.messages) if m["author"] == stance["contributor"]]
-        own_kept = sum(i in kept for i in own)
+    for group in question_groups(context.stance_indices, layout, questions_per_sample):
+        stances = [conversation.stances[index] for index in group]
+        pairs = []
+        for stance in stances:
+            own_kept = kept_by_author[stance["contributor"]]
+            own_total = len(conversation.by_author.get(stance["contributor"], []))
+            pairs.append({"statement_id": stance["statement_id"], "contributor": stance["contributor"],
+                          "label": stance["label"], "contributor_messages_kept": own_kept,
+                          "contributor_messages_dropped": own_total - own_kept})
+        labels = [stance["label"] for stance in stances]
+        counts = ("contributor_messages_kept", "contributor_messages_dropped")
         meta = {
-            "conversation_id": conversation.conversation_id, "statement_id": stance["statement_id"],
-            "contributor": stance["contributor"], "label": stance["label"], "strategy": strategy,
+            "conversation_id": conversation.conversation_id, "strategy": strategy, "layout": layout,
             "template_version": prompt.TEMPLATE_VERSION, "context_id": context.context_id,
-            "n_tokens": counter.sample_tokens(context.n_tokens, conversation.question_tokens[index], stance["label"]),
-            "messages_total": len(conversation.messages), "messages_kept": len(kept),
-            "contributor_messages_kept": own_kept, "contributor_messages_dropped": len(own) - own_kept,
+            "n_tokens": counter.sample_tokens(context.n_tokens, [conversation.question_tokens[i] for i in group], labels),
+            "messages_total": len(conversation.messages), "messages_kept": len(context.kept),
+            **(pairs[0] if layout == "pair" else {"pairs": pairs, **{k: sum(p[k] for p in pairs) for k in counts}}),
             **context.meta,
         }
-        messages = prompt.chat(context.text, stance["statement"], stance["contributor"], stance["label"])
+        messages = prompt.multi_chat(context.text, [conversation.questions[i] for i in group], labels)
         rows.append({"messages": messages, "meta": meta})
     return rows
 
 
 def build(tables: Tables, counter: TokenCounter, strategy: str, sequence_len: int,
-          fractions: dict[str, float], seed: int, over_budget: str) -> tuple[dict[str, list[dict]], Exclusions]:
+          fractions: dict[str, float], seed: int, over_budget: str,
+          options: Options = Options(), assignment: dict[str, str] | None = None) -> tuple[dict[str, list[dict]], Exclusions]:
+    """Rows per split; the train split in options.layout, dev and test one row per pair (for eval).
+    Conversations go to splits by `assignment` if given, else by `split.assign`."""
     exclusions = tables.exclusions
     stances_by_conversation = defaultdict(list)
     for stance in tables.stances:
         stances_by_conversation[stance["conversation_id"]].append(stance)
-    assignment = split_conversations(list(stances_by_conversation), fractions, seed)
+    assignment = assignment or assign(tables.stances, tables.messages, fractions, seed)[0]
     rows = {name: [] for name in SPLITS}
     for conversation_id, messages in groupby(tables.messages, key=lambda m: m["conversation_id"]):
         stances = stances_by_conversation.get(conversation_id)
@@ -66,17 +81,20 @@ def build(tables: Tables, counter: TokenCounter, strategy: str, sequence_len: in
             exclusions.add("conversation_without_stances", "messages", None, conversation_id=conversation_id)
             continue
         conversation = prepare_conversation(conversation_id, list(messages), stances, counter)
-        for context in STRATEGIES[strategy](conversation, counter, sequence_len):
+        for context in STRATEGIES[strategy](conversation, counter, sequence_len, options):
             if context.n_tokens > context.budget:
-                detail = f"context has {context.n_tokens} tokens, budget {context.budget} (sequence_len {sequence_len})"
+                detail = (f"{context.context_id}: context has {context.n_tokens} tokens, budget {context.budget} "
+                          f"(sequence_len {sequence_len})")
                 if over_budget == "error":
-                    raise OverBudgetError(f"{context.context_id}: {detail}; use a shortening strategy or --over-budget exclude")
+                    raise OverBudgetError(f"{detail}; use a shortening strategy or --over-budget exclude")
                 for index in context.stance_indices:
                     stance = stances[index]
                     exclusions.add("over_budget", "stances", stance["_row"], detail, conversation_id=conversation_id,
                                    statement_id=stance["statement_id"], contributor=stance["contributor"])
                 continue
-            rows[assignment[conversation_id]].extend(sample_rows(conversation, context, counter, strategy))
+            split = assignment[conversation_id]
+            layout = options.layout if split == "train" else "pair"
+            rows[split].extend(sample_rows(conversation, context, counter, strategy, layout, options.questions_per_sample))
     for split_rows in rows.values():
         if split_rows:  # the accounting is exact by construction; prove it on the longest sample
             longest = max(split_rows, key=lambda r: r["meta"]["n_tokens"])
@@ -86,9 +104,10 @@ def build(tables: Tables, counter: TokenCounter, strategy: str, sequence_len: in
 
 def split_summary(split_rows: list[dict], sequence_len: int) -> dict:
     metas = [r["meta"] for r in split_rows]
+    pairs = [pair for m in metas for pair in m.get("pairs", [m])]  # multi-layout rows hold several
     return {
-        "conversations": len({m["conversation_id"] for m in metas}), "samples": len(metas),
-        "yes": sum(m["label"] == "yes" for m in metas), "no": sum(m["label"] == "no" for m in metas),
+        "conversations": len({m["conversation_id"] for m in metas}), "samples": len(metas), "pairs": len(pairs),
+        "yes": sum(p["label"] == "yes" for p in pairs), "no": sum(p["label"] == "no" for p in pairs),
         "tokens": length_stats([m["n_tokens"] for m in metas], sequence_len),
         "shortened": sum(m["messages_kept"] < m["messages_total"] for m in metas),
         "contributor_messages_kept": sum(m["contributor_messages_kept"] for m in metas),
@@ -115,24 +134,46 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--split", default="0.6,0.2,0.2", help="train,dev,test fractions of conversations")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--over-budget", choices=("error", "exclude"), default="error")
+    add_strategy_arguments(parser)
     for name in Policy.__dataclass_fields__:
-        parser.add_argument(f"--{name.replace('_', '-')}", choices=("error", "exclude"), default=getattr(Policy(), name))
+        parser.add_argument(f"--{name.replace('_', '-')}", choices=Policy.choices(name), default=getattr(Policy(), name))
+    language.add_arguments(parser)
+    parser.add_argument("--pseudonym-map", type=Path, help="where the author -> pseudonym map goes (default: OUT.private/)")
+    parser.add_argument("--import-report", type=Path, help="an importer's report: its exclusions and repairs join this one")
     parser.add_argument("--out", required=True, type=Path)
     args = parser.parse_args(argv)
 
     policy = Policy(**{name: getattr(args, name) for name in Policy.__dataclass_fields__})
     tables = load_tables(args.messages, args.stances, policy)
+    imported = json.loads(args.import_report.read_text(encoding="utf-8")) if args.import_report else None
+    if imported:
+        tables.exclusions.items[:0] = imported["exclusions"]  # the import stage's, first
+    tables, pseudonyms, replaced = anonymise(tables)  # before anything is rendered
+    pseudonym_map = args.pseudonym_map or private_dir(args.out) / "pseudonyms.json"
+    write_pseudonym_map(pseudonym_map, pseudonyms)
+    languages = language.process(tables.messages, args.to_simplified, language.translator_from_args(args))
+    assignment, assigned_by = assign(tables.stances, tables.messages, parse_fractions(args.split), args.seed)
     counter = TokenCounter(args.tokenizer)
+    options = options_from_args(args)
     rows, exclusions = build(tables, counter, args.strategy, args.sequence_len,
-                             parse_fractions(args.split), args.seed, args.over_budget)
+                             parse_fractions(args.split), args.seed, args.over_budget, options, assignment)
     report = {
         "settings": {"strategy": args.strategy, "sequence_len": args.sequence_len, "split": args.split,
                      "seed": args.seed, "over_budget": args.over_budget, "policy": asdict(policy),
-                     "template_version": prompt.TEMPLATE_VERSION, "tokenizer": str(args.tokenizer)},
+                     "template_version": prompt.TEMPLATE_VERSION, "tokenizer": str(args.tokenizer),
+                     **options.record()},
         "input": {**tables.rows_in, "conversations": len({m["conversation_id"] for m in tables.messages}),
                   "annotators": tables.annotators},
         "splits": {name: split_summary(split_rows, args.sequence_len) for name, split_rows in rows.items()},
         "exclusions": {"counts": exclusions.counts(), "items": exclusions.items},
+        "split_assignment": {"by": assigned_by, "texts_in_two_splits": shared_texts(tables.messages, assignment)},
+        "anonymisation": {"authors": sum(map(len, pseudonyms.values())), "pseudonym_map": str(pseudonym_map),
+                          "replaced": replaced},
+        "languages": {**languages, "splits": language.language_stats(tables.messages, assignment)},
+        "panel": panel_report(tables.stances, tables.annotators, policy.annotator_tie),
+        "import": imported and {**{k: imported[k] for k in ("importer", "source", "settings", "counts")},
+                                "repairs": dict(Counter(r["reason"] for r in imported["repairs"])),
+                                "repair_items": imported["repairs"]},
     }
     write_outputs(args.out, rows, report)
     print((args.out / "prep_report.md").read_text())

@@ -46,4 +46,34 @@ def markdown(report: dict) -> str:
         lines += ["| reason | count |", "|---|---|"]
         lines += [f"| {reason} | {n} |" for reason, n in report["exclusions"]["counts"].items()]
         lines += ["", "Every excluded item, with file and row, is listed in prep_report.json."]
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + data_lines(report)) + "\n"
+
+
+def data_lines(report: dict) -> list[str]:
+    """Import repairs, split assignment, anonymisation, languages and panel agreement, when present."""
+    lines = []
+    if report.get("import"):
+        imported = report["import"]
+        lines += ["", f"Import ({imported['importer']}, {imported['source']}): "
+                  + ", ".join(f"{k} {v}" for k, v in imported["counts"].items()) + "."]
+        if imported["repairs"]:
+            lines.append("Repaired (listed in prep_report.json): " + ", ".join(f"{k} {v}" for k, v in imported["repairs"].items()) + ".")
+    if "split_assignment" in report:
+        split = report["split_assignment"]
+        lines += ["", f"Splits {split['by']} (by conversation); message texts in two splits: {split['texts_in_two_splits']}."]
+    if "anonymisation" in report:
+        anonymisation = report["anonymisation"]
+        replaced = ", ".join(f"{k} {v}" for k, v in anonymisation["replaced"].items()) or "nothing"
+        lines += ["", f"Anonymised: {anonymisation['authors']} authors as pseudonyms (map in "
+                  f"`{anonymisation['pseudonym_map']}`, kept apart); replaced: {replaced}."]
+    if "languages" in report:
+        languages = report["languages"]
+        shares = ", ".join(f"{name} {s['share_zh']:.1%}" for name, s in languages["splits"].items())
+        lines += ["", f"Messages in Chinese: {shares}. Converted to Simplified: {languages['converted_to_simplified']}; "
+                  f"translated{' to ' + languages['translate_to'] if languages['translate_to'] else ''}: {languages['translated']}."]
+    if report.get("panel"):
+        panel = report["panel"]
+        lines += ["", f"Panel: {panel['annotators']} annotators, {panel['items']} stances; Fleiss' kappa {panel['fleiss_kappa']}, "
+                  f"Krippendorff's alpha {panel['krippendorff_alpha']}; human-level F1 {panel['human']['mean_f1']} "
+                  "(each annotator against the majority of the others)."]
+    return lines

@@ -1356,7 +1356,8 @@ def _place_events(rng: Random, events: list[_Event]) -> None:
     """Give each event a target relative offset and, for replies, the message it answers.
 
     Replies land shortly after their parent. Agreement needs a parent: the plan guarantees
-    one (a standalone "yes" or an "oppose" on the same statement by someone else)."""
+    one (a standalone "yes", or an "oppose", on the same statement). A plan gives each author
+    at most one role per statement, so nobody answers their own key message."""
     for event in events:
         if event.kind not in ("agree", "agree_oppose"):
             low, high = POSITION_TARGETS[event.window] if event.window else (0.01, 0.95)
@@ -1366,7 +1367,6 @@ def _place_events(rng: Random, events: list[_Event]) -> None:
             wanted = ("oppose",) if event.kind == "agree_oppose" else STANDALONE_YES
             parents = [j for j, other in enumerate(events)
                        if other.statement == event.statement and other.kind in wanted
-                       and other.author != event.author
                        and (event.kind in ("agree", "agree_oppose") or other.frac < event.frac)]
             if event.kind in ("agree", "agree_oppose"):
                 event.parent = rng.choice(parents)

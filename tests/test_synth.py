@@ -172,13 +172,12 @@ def test_demo_gold_labels_match_the_messages(demo):
     for row in stances:
         st = STATEMENTS[row["statement_id"]]
         mine = posts[row["conversation_id"], row["contributor"]]
-        parents = [index[m["conversation_id"], m["reply_to"]] for m in mine if m["reply_to"]]
-        agreed = [p for m, p in zip([m for m in mine if m["reply_to"]], parents)
-                  if m["text"] in agreements and p["author"] != row["contributor"]
+        replies = [(m, index[m["conversation_id"], m["reply_to"]]) for m in mine if m["reply_to"]]
+        agreed = [p for m, p in replies if m["text"] in agreements
                   and any(x in p["text"] for x in yes_only_phrases(st))]
         if gold(row) == "yes":
             direct = any(states(m["text"], st) for m in mine)
-            assert direct or any(states(p["text"], st) for p in parents), row
+            assert direct or any(states(p["text"], st) for _, p in replies), row
             kinds["agree only" if not direct else "direct"] += 1
         else:
             assert not any(x in m["text"] for m in mine for x in yes_only_phrases(st)), row

@@ -1,0 +1,82 @@
+"""The run output format, versioned: predictions.jsonl rows, JSONL input/output, run folders.
+
+    runs/<run>/predictions.jsonl  one row per scored question (a pair, or a snippet of a pair)
+    runs/<run>/metrics.json       eval.score
+    runs/<run>/report.md, *.png   eval.score
+
+A prediction row names its pair (conversation_id, statement_id, contributor), the gold
+label, the answer ('yes' / 'no' / '[invalid]'), P(yes) where the mode gives one, the raw
+answer text where there is one, and the prep `meta` it was asked with (language, length,
+message_id of a snippet, ...), so that scoring and breakdowns need no other file.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+PREDICTIONS_SCHEMA_VERSION = 2
+LABELS = ("yes", "no")
+INVALID = "[invalid]"
+ANSWERS = (*LABELS, INVALID)
+MODES = ("loglik", "generate", "api")
+PAIR_KEYS = ("conversation_id", "statement_id", "contributor")
+REQUIRED = (*PAIR_KEYS, "gold", "prediction", "mode")
+
+
+def read_jsonl(path: str | Path) -> list[dict]:
+    with open(path, encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle if line.strip()]
+
+
+def write_jsonl(path: str | Path, rows: list[dict]) -> None:
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", encoding="utf-8") as handle:
+        for row in rows:
+            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def pair_key(row: dict) -> tuple[str, str, str]:
+    return tuple(row[k] for k in PAIR_KEYS)
+
+
+def question_meta(row: dict) -> dict:
+    """The meta of a prepared one-question row; rows that ask several questions are for training."""
+    meta = row["meta"]
+    if sum(m["role"] == "assistant" for m in row["messages"]) > 1 or "pairs" in meta:
+        raise ValueError(f"{meta.get('context_id')}: a row with several questions (multi layout) cannot be "
+                         "scored; eval reads dev/test rows, which prep writes one pair per row")
+    return meta
+
+
+def prediction_row(meta: dict, mode: str, prediction: str, p_yes: float | None = None,
+                   raw: str | None = None, **extra) -> dict:
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
+    if prediction not in ANSWERS:
+        raise ValueError(f"prediction must be one of {ANSWERS}, not {prediction!r}")
+    return {
+        "schema_version": PREDICTIONS_SCHEMA_VERSION,
+        **{k: meta[k] for k in PAIR_KEYS}, "gold": meta["label"], "context_id": meta["context_id"],
+        "prediction": prediction, "p_yes": p_yes, "raw": raw, "mode": mode, **extra, "meta": meta,
+    }
+
+
+def load_predictions(path: str | Path) -> list[dict]:
+    """Read and check a predictions file; a bad row is an error naming file, row and field."""
+    rows = read_jsonl(path)
+    if not rows:
+        raise ValueError(f"{path}: no predictions")
+    for number, row in enumerate(rows, start=1):
+        for field in REQUIRED:
+            if field not in row:
+                raise ValueError(f"{path}: row {number}, field '{field}': missing")
+        if row["gold"] not in LABELS:
+            raise ValueError(f"{path}: row {number}, field 'gold': {row['gold']!r} is not a gold label yes/no")
+        if row["prediction"] not in ANSWERS:  # free text that was never parsed counts as invalid
+            row["prediction"] = INVALID
+        p_yes = row.get("p_yes")
+        if p_yes is not None and not 0.0 <= p_yes <= 1.0:
+            raise ValueError(f"{path}: row {number}, field 'p_yes': {p_yes} is not a probability")
+        row.setdefault("meta", {})
+    return rows

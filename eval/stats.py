@@ -1,0 +1,102 @@
+"""Statistics on contributor-level pairs: bootstrap intervals, McNemar, threshold, calibration.
+
+Pairs of one conversation share a context, so they are not independent: confidence
+intervals resample whole conversations (seeded percentile bootstrap, scipy). The decision
+threshold on P(yes) is tuned on dev pairs only and then frozen for test.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.stats import bootstrap
+from sklearn.calibration import calibration_curve
+from sklearn.metrics import brier_score_loss
+from statsmodels.stats.contingency_tables import mcnemar
+
+from eval.aggregate import contributor_pairs
+from eval.metrics import HEADLINE, from_counts
+from eval.runs import ANSWERS, LABELS
+
+N_RESAMPLES = 2000
+CONFIDENCE = 0.95
+MAX_THRESHOLD_CANDIDATES = 200
+
+
+def conversation_counts(pairs: list[dict], conversations: list[str]) -> np.ndarray:
+    """(conversations, 2, 3) confusion counts (gold yes/no x predicted yes/no/invalid) per conversation."""
+    index = {c: i for i, c in enumerate(conversations)}
+    counts = np.zeros((len(conversations), len(LABELS), len(ANSWERS)), dtype=int)
+    np.add.at(counts, ([index[p["conversation_id"]] for p in pairs], [LABELS.index(p["gold"]) for p in pairs],
+                       [ANSWERS.index(p["prediction"]) for p in pairs]), 1)
+    return counts
+
+
+def bootstrap_by_conversation(runs: list[list[dict]], statistic, seed: int = 0) -> dict[str, dict] | None:
+    """Percentile CIs over resampled conversations. `statistic` maps the metrics of each run
+    (`from_counts` dicts; the runs share their conversations: paired) to named values.
+    None with fewer than two conversations."""
+    conversations = sorted({p["conversation_id"] for p in runs[0]})
+    if len(conversations) < 2:
+        return None
+    counts = [conversation_counts(pairs, conversations) for pairs in runs]
+    names = list(statistic([from_counts(c.sum(axis=0)) for c in counts]))
+
+    def resampled(indices, axis=-1):
+        values = statistic([from_counts(c[indices.astype(int)].sum(axis=-3)) for c in counts])
+        return np.stack([values[name] for name in names])
+
+    result = bootstrap((np.arange(len(conversations)),), resampled, vectorized=True, n_resamples=N_RESAMPLES,
+                       confidence_level=CONFIDENCE, method="percentile", rng=np.random.default_rng(seed))
+    return {name: {"low": float(low), "high": float(high), "conversations": len(conversations),
+                   "resamples": N_RESAMPLES, "confidence": CONFIDENCE}
+            for name, low, high in zip(names, result.confidence_interval.low, result.confidence_interval.high)}
+
+
+def confidence_intervals(pairs: list[dict], seed: int = 0) -> dict:
+    intervals = bootstrap_by_conversation([pairs], lambda m: {name: m[0][name] for name in HEADLINE}, seed)
+    return intervals or dict.fromkeys(HEADLINE)
+
+
+def mcnemar_test(a: list[dict], b: list[dict]) -> dict:
+    """Exact (binomial) McNemar below 25 discordant pairs, chi-square with continuity correction above."""
+    a_right = [p["prediction"] == p["gold"] for p in a]
+    b_right = [p["prediction"] == p["gold"] for p in b]
+    table = [[sum(x and y for x, y in zip(a_right, b_right)), sum(x and not y for x, y in zip(a_right, b_right))],
+             [sum(y and not x for x, y in zip(a_right, b_right)), sum(not (x or y) for x, y in zip(a_right, b_right))]]
+    discordant = table[0][1] + table[1][0]
+    exact = discordant < 25
+    result = mcnemar(table, exact=exact, correction=True)
+    return {"table": table, "rows": "A right / A wrong", "cols": "B right / B wrong", "discordant": discordant,
+            "exact": exact, "statistic": float(result.statistic), "p_value": float(result.pvalue)}
+
+
+def tune_threshold(dev_predictions: list[dict], method: str) -> dict:
+    """The P(yes) threshold with the best contributor-level F1 on dev (ties: nearest 0.5)."""
+    p_yes = np.array([p["p_yes"] for p in dev_predictions if p.get("p_yes") is not None])
+    if len(p_yes) < len(dev_predictions):
+        raise ValueError("threshold tuning needs P(yes) on every dev prediction (loglik mode)")
+    candidates = np.unique(p_yes)
+    if len(candidates) > MAX_THRESHOLD_CANDIDATES:
+        candidates = np.unique(np.quantile(p_yes, np.linspace(0, 1, MAX_THRESHOLD_CANDIDATES)))
+    best = None
+    for threshold in [0.5, *candidates.tolist()]:
+        pairs = contributor_pairs(dev_predictions, method, threshold)
+        f1 = float(from_counts(conversation_counts(pairs, sorted({p["conversation_id"] for p in pairs})).sum(axis=0))["f1"])
+        key = (f1, -abs(threshold - 0.5))
+        if best is None or key > best[0]:
+            best = (key, threshold)
+    return {"value": float(best[1]), "dev_f1": float(best[0][0]), "candidates": int(len(candidates)) + 1}
+
+
+def calibration(pairs: list[dict], bins: int = 10) -> dict | None:
+    """Brier score and reliability curve of pair P(yes) (uniform bins); None without P(yes)."""
+    if any(p["p_yes"] is None for p in pairs):
+        return None
+    y = np.array([p["gold"] == "yes" for p in pairs], dtype=int)
+    prob = np.array([p["p_yes"] for p in pairs])
+    prob_true, prob_pred = calibration_curve(y, prob, n_bins=bins, strategy="uniform")
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    counts = np.bincount(np.searchsorted(edges[1:-1], prob), minlength=bins)
+    return {"brier": float(brier_score_loss(y, prob)), "bins": bins,
+            "reliability": {"mean_predicted": prob_pred.tolist(), "fraction_yes": prob_true.tolist(),
+                            "count": counts[counts > 0].tolist()}}

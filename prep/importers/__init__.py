@@ -1,0 +1,70 @@
+"""Importers: public datasets -> the canonical tables -> the prep.build pipeline, in one command.
+
+Each importer converts its source into messages and stances (`Imported`), writes them with an
+import report into the private folder beside --out (`prep.anonymise.private_dir`: the tables
+still carry real names), and hands every option it does not know to `prep.build.main`, so the
+data is validated, anonymised, split and rendered exactly as any other input. What an importer
+leaves out or repairs is listed with source file and row and reaches the prep report.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from prep.anonymise import private_dir
+from prep.schema import Exclusions
+
+MIXED = ("yes", "no", "exclude")  # a contributor with both favour and against posts
+
+
+@dataclass
+class Imported:
+    messages: list[dict]  # canonical rows, in conversation and then thread order
+    stances: list[dict]
+    exclusions: Exclusions = field(default_factory=Exclusions)
+    repairs: Exclusions = field(default_factory=Exclusions)  # kept, but changed (e.g. an imputed time)
+    counts: dict = field(default_factory=dict)  # label mapping and source statistics
+
+
+def contributor_label(post_labels: set[str], favour: str, against: str, mixed: str) -> str | None:
+    """Post stances -> did the contributor express the statement: yes if any post is in favour
+    and none against, no if none is in favour; both ('mixed') follows `mixed` (None: exclude)."""
+    if favour not in post_labels:
+        return "no"
+    if against not in post_labels:
+        return "yes"
+    return None if mixed == "exclude" else mixed
+
+
+def write_jsonl(path: Path, rows: list[dict]) -> None:
+    with open(path, "w", encoding="utf-8") as handle:
+        for row in rows:
+            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def main(name: str, convert, description: str, default_source: Path, argv: list[str] | None = None,
+         add_arguments=lambda parser: None) -> dict:
+    """Shared command line: import with `convert(args) -> Imported`, then prep.build on the tables."""
+    from prep import build
+
+    parser = argparse.ArgumentParser(description=description, epilog="All other options go to prep.build.")
+    parser.add_argument("--source", type=Path, default=default_source)
+    parser.add_argument("--out", type=Path, required=True, help="prepared data folder (as prep.build's --out)")
+    parser.add_argument("--mixed", choices=MIXED, default="yes",
+                        help="label of a contributor with posts both for and against (default: yes, they did express it)")
+    add_arguments(parser)
+    args, build_args = parser.parse_known_args(argv)
+    imported = convert(args)
+    folder = private_dir(args.out)
+    folder.mkdir(parents=True, exist_ok=True)
+    write_jsonl(folder / "messages.jsonl", imported.messages)
+    write_jsonl(folder / "stances.jsonl", imported.stances)
+    report = {"importer": name, "source": str(args.source),
+              "settings": {k: str(v) for k, v in sorted(vars(args).items()) if k not in ("source", "out")},
+              "counts": imported.counts, "exclusions": imported.exclusions.items, "repairs": imported.repairs.items}
+    (folder / "import_report.json").write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    return build.main([*build_args, "--messages", str(folder / "messages.jsonl"), "--stances", str(folder / "stances.jsonl"),
+                       "--import-report", str(folder / "import_report.json"), "--out", str(args.out)])

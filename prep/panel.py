@@ -1,0 +1,84 @@
+"""Annotator panels: agreement and the human-level F1 that models are compared with.
+
+    python -m prep.panel --stances data/demo/stances.jsonl --messages data/demo/messages.jsonl
+
+The gold label is the strict majority of the annotators present (`schema.majority`); a tie
+follows the tie policy: 'exclude' (no gold), 'yes' or 'no'. Agreement is Fleiss' kappa
+(statsmodels; items every annotator labelled) and Krippendorff's alpha (krippendorff,
+nominal; missing votes allowed). Human-level F1 scores each annotator against the majority of
+the *other* annotators, on the items where that majority exists, with eval's metrics: a
+model's F1 against the full-panel majority can be read against it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import krippendorff
+import numpy as np
+from statsmodels.stats.inter_rater import aggregate_raters, fleiss_kappa
+
+from eval.metrics import contributor_metrics
+from prep.schema import LABELS, Policy, load_tables, majority
+
+
+def vote_matrix(stances: list[dict], annotators: list[str]) -> np.ndarray:
+    """items x annotators: 1 yes, 0 no, nan missing."""
+    codes = {"yes": 1.0, "no": 0.0}
+    return np.array([[codes.get(s.get(a), np.nan) for a in annotators] for s in stances], dtype=float)
+
+
+def agreement(stances: list[dict], annotators: list[str]) -> dict:
+    votes = vote_matrix(stances, annotators)
+    complete = votes[~np.isnan(votes).any(axis=1)].astype(int)
+    counts, _ = aggregate_raters(complete, n_cat=len(LABELS)) if len(complete) else (None, None)
+    return {
+        "annotators": len(annotators), "items": len(stances), "items_complete": len(complete),
+        "fleiss_kappa": round(float(fleiss_kappa(counts)), 4) if len(complete) else None,
+        "krippendorff_alpha": round(float(krippendorff.alpha(reliability_data=votes.T, level_of_measurement="nominal")), 4),
+        "unanimous": int(sum(len(set(row)) == 1 for row in complete.tolist())),
+    }
+
+
+def human_f1(stances: list[dict], annotators: list[str], tie: str = "exclude") -> dict:
+    """Each annotator against the majority of the others; the mean F1 is the human level."""
+    per_annotator = {}
+    for annotator in annotators:
+        others = [a for a in annotators if a != annotator]
+        gold, predicted = [], []
+        for stance in stances:
+            reference = majority([stance.get(a) for a in others], tie)
+            if reference is not None and stance.get(annotator) is not None:
+                gold.append(reference)
+                predicted.append(stance[annotator])
+        if gold:
+            scores = contributor_metrics(gold, predicted)
+            per_annotator[annotator] = {k: scores[k] for k in ("f1", "precision", "recall", "accuracy", "n")}
+    f1s = [s["f1"] for s in per_annotator.values()]
+    return {"tie": tie, "per_annotator": per_annotator, "mean_f1": round(float(np.mean(f1s)), 4) if f1s else None}
+
+
+def panel_report(stances: list[dict], annotators: list[str], tie: str = "exclude") -> dict | None:
+    """Agreement and human F1 for the report; None when there is no panel (fewer than two annotators)."""
+    if len(annotators) < 2:
+        return None
+    gold = [majority([s.get(a) for a in annotators], tie) for s in stances]
+    return {**agreement(stances, annotators), "majority_ties": sum(g is None for g in gold),
+            "human": human_f1(stances, annotators, tie)}
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--messages", required=True)
+    parser.add_argument("--stances", required=True)
+    parser.add_argument("--tie", choices=Policy.choices("annotator_tie"), default="exclude")
+    args = parser.parse_args(argv)
+    tables = load_tables(args.messages, args.stances, Policy(annotator_tie="yes"))  # every voted item, ties too
+    report = panel_report(tables.stances, tables.annotators, args.tie)
+    print(json.dumps(report, indent=2))
+    return report
+
+
+if __name__ == "__main__":
+    main()

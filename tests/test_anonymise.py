@@ -1,0 +1,158 @@
+"""Anonymisation: planted-PII recall, consistent pseudonyms, nothing identifying in the JSONL.
+
+The planted set is generated here with a fixed seed: messages in English, Singlish and
+Chinese, each carrying one planted item (NRIC/FIN with a valid checksum, SG phone, email,
+author-name mention, postal code, URL). An item counts as caught when its text is gone and the
+expected replacement stands in its place. Run with -s to print the recall table.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import string
+from collections import Counter, defaultdict
+
+import pytest
+
+from prep.anonymise import AMBIGUOUS, ConversationAnonymiser, anonymise, private_dir, pseudonyms
+from prep.schema import UNKNOWN_AUTHOR, load_tables
+
+AUTHORS = ["Alice Tan", "Muhammad Faizal", "Priya Ramasamy", "Jonathan Lim", "aaron_goh", "kopi.uncle", "MrsLee88",
+           "陈伟明"]
+TARGETS = {"SG_NRIC": 1.0, "SG_FIN": 1.0, "SG_PHONE": 1.0, "EMAIL_ADDRESS": 1.0, "AUTHOR": 0.95}
+
+
+def valid_ids(rng: random.Random, prefixes: str, n: int) -> list[str]:
+    """NRIC/FIN numbers whose check letter is right (found with the recognizer's own checksum)."""
+    from presidio_sg_recognizers import sg_fin, sg_nric
+
+    check = {**dict.fromkeys("ST", sg_nric.build_recognizer()), **dict.fromkeys("FGM", sg_fin.build_recognizer())}
+    found = []
+    while len(found) < n:
+        stem = rng.choice(prefixes) + "".join(rng.choices(string.digits, k=7))
+        letters = [c for c in string.ascii_uppercase if check[stem[0]].validate_result(stem + c)]
+        if letters:
+            found.append(stem + letters[0])
+    return found
+
+
+def mention_forms(author: str) -> list[tuple[str, bool]]:
+    """(how people write the author's name, whether the anonymiser is meant to catch it)."""
+    parts = author.replace("_", " ").replace(".", " ").split()
+    forms = [(author, True), ("@" + author.replace(" ", ""), True), (author.lower(), True), (author.upper(), True)]
+    if len(parts) > 1:
+        forms += [(parts[0].capitalize(), True), (parts[-1].capitalize(), True), ("@" + "_".join(parts).lower(), True),
+                  (parts[0].lower(), False)]  # a lower-case first name alone: documented as not caught
+    return forms
+
+
+def planted_set(seed: int = 0) -> list[dict]:
+    rng = random.Random(seed)
+    cases = []
+    for value in valid_ids(rng, "ST", 60):
+        template = rng.choice(["My IC is {} can check", "NRIC: {}", "ic no. {} pls verify", "我的身份證{}，唔該",
+                               "({}) was on the form", "nric {} lor"])
+        shown = value.lower() if rng.random() < 0.2 else value
+        cases.append({"type": "SG_NRIC", "value": shown, "text": template.format(shown), "replacement": "<SG_NRIC>"})
+    for value in valid_ids(rng, "FGM", 60):
+        template = rng.choice(["FIN {} expired already", "his FIN is {}", "工作准证FIN{}", "pass no {}."])
+        cases.append({"type": "SG_FIN", "value": value, "text": template.format(value), "replacement": "<SG_FIN>"})
+    for _ in range(120):
+        digits = rng.choice("689") + "".join(rng.choices(string.digits, k=7))
+        shown = rng.choice([digits, f"{digits[:4]} {digits[4:]}", f"{digits[:4]}-{digits[4:]}", f"+65 {digits[:4]} {digits[4:]}",
+                            f"+65{digits}", f"0065 {digits}", f"+65-{digits[:4]}-{digits[4:]}"])
+        template = rng.choice(["call me at {} lah", "WhatsApp {} for details", "hp: {}", "電話{}搵我", "my number {}."])
+        cases.append({"type": "SG_PHONE", "value": shown, "text": template.format(shown), "replacement": "<SG_PHONE>"})
+    for _ in range(100):
+        user = rng.choice(["alice.tan", "faizal_88", "priya.r", "jon+cpf", "kopiuncle", "lee.mei.ling"])
+        shown = f"{user}{rng.randint(1, 99)}@{rng.choice(['gmail.com', 'hotmail.sg', 'yahoo.com.sg', 'example.gov.sg', 'qq.com'])}"
+        template = rng.choice(["email me at {}", "send to {} ok", "電郵：{}", "contact {}."])
+        cases.append({"type": "EMAIL_ADDRESS", "value": shown, "text": template.format(shown), "replacement": "<EMAIL_ADDRESS>"})
+    for _ in range(60):
+        code = str(rng.randint(10, 82)) + "".join(rng.choices(string.digits, k=4))
+        template = rng.choice(["Blk 123 Ang Mo Kio Ave 3 Singapore {}", "my address is 10 Pasir Ris Drive, S({})",
+                               "postal code {} near the MRT", "住喺 Blk 5 Tampines Street 11, {}"])
+        cases.append({"type": "SG_POSTAL", "value": code, "text": template.format(code), "replacement": "<SG_POSTAL>"})
+    for _ in range(40):
+        shown = rng.choice(["https://www.cpf.gov.sg/member/retirement", "www.straitstimes.com/singapore/cpf-changes",
+                            "http://bit.ly/3xYz9", "https://t.co/AbC123"])
+        cases.append({"type": "URL", "value": shown, "text": f"read this {shown} first", "replacement": "<URL>"})
+    names = pseudonyms([{"conversation_id": "c", "author": a} for a in AUTHORS])["c"]
+    for author in AUTHORS:
+        for shown, expected in mention_forms(author):
+            template = rng.choice(["{} said it better", "agree with {}", "{}'s point is valid", "我同意{}的看法",
+                                   "ask {}, she knows", "ya lor {} correct"])
+            cases.append({"type": "AUTHOR" if expected else "AUTHOR (not expected)", "value": shown,
+                          "text": template.format(shown), "replacement": ("@" if shown.startswith("@") else "") + names[author]})
+    return cases
+
+
+@pytest.fixture(scope="module")
+def recall() -> dict[str, tuple[int, int]]:
+    cases = planted_set()
+    names = pseudonyms([{"conversation_id": "c", "author": a} for a in AUTHORS])["c"]
+    anonymiser = ConversationAnonymiser(names, Counter())
+    caught = defaultdict(lambda: [0, 0])
+    for case in cases:
+        out = anonymiser(case["text"])
+        caught[case["type"]][1] += 1
+        caught[case["type"]][0] += case["value"] not in out and case["replacement"] in out
+    print("\n| PII type | planted | caught | recall |\n|---|---|---|---|")
+    for kind, (hit, total) in sorted(caught.items()):
+        print(f"| {kind} | {total} | {hit} | {hit / total:.1%} |")
+    return dict(caught)
+
+
+@pytest.mark.parametrize("kind", sorted(TARGETS))
+def test_planted_pii_recall_meets_target(recall, kind):
+    hit, total = recall[kind]
+    assert total >= 40 and hit / total >= TARGETS[kind], (kind, hit, total)
+
+
+def test_invalid_checksum_is_not_an_nric():
+    """The checksum is applied: S1234567A has the wrong check letter and stays."""
+    anonymiser = ConversationAnonymiser({}, Counter())
+    assert anonymiser("ref S1234567D ok") == "ref <SG_NRIC> ok"
+    assert anonymiser("ref S1234567A ok") == "ref S1234567A ok"
+
+
+def test_shared_name_part_is_not_given_to_either_author():
+    anonymiser = ConversationAnonymiser({"Alice Tan": "P01", "Ben Tan": "P02"}, Counter())
+    assert anonymiser("Alice and Ben agree, Tan disagrees") == f"P01 and P02 agree, {AMBIGUOUS} disagrees"
+
+
+def test_pseudonyms_are_consistent_and_deterministic(tiny_tables):
+    tables = load_tables(*tiny_tables)
+    tables.messages[1]["text"] = "Agree with you Alice Tan! @AliceTan said it"
+    anonymised, names, counts = anonymise(tables)
+    again, names_again, _ = anonymise(load_tables(*tiny_tables))
+    assert names == names_again == {"c1": {"Alice Tan": "P01", "Bob": "P02", "Chen": "P03"}, "c2": {"Dana": "P01", "Eve": "P02"}}
+    assert anonymised.messages[1]["text"] == "Agree with you P01! @P01 said it" and counts["AUTHOR"] == 2
+    by_message = {(m["conversation_id"], m["message_id"]): m["author"] for m in anonymised.messages}
+    for original, message in zip(tables.messages, anonymised.messages):
+        assert by_message[(original["conversation_id"], original["message_id"])] == names[original["conversation_id"]][original["author"]]
+    assert [s["contributor"] for s in anonymised.stances] == [names[s["conversation_id"]][s["contributor"]] for s in tables.stances]
+    assert anonymised.messages[2:] == again.messages[2:]
+
+
+def test_unknown_author_is_not_a_person():
+    names = pseudonyms([{"conversation_id": "c", "author": a} for a in ("Bob", UNKNOWN_AUTHOR, "Eve")])
+    assert names == {"c": {"Bob": "P01", "Eve": "P02"}}
+
+
+def test_prepared_data_names_nobody(tiny_tables, model_dir, tmp_path):
+    """Through prep.build: the JSONL carries pseudonyms only; the map lies outside the folder."""
+    from prep import build
+
+    out = tmp_path / "prepared"
+    build.main(["--messages", str(tiny_tables[0]), "--stances", str(tiny_tables[1]), "--tokenizer", str(model_dir),
+                "--sequence-len", "1024", "--split", "0.5,0.5,0", "--out", str(out)])
+    text = "".join(p.read_text(encoding="utf-8") for p in out.glob("*.jsonl"))
+    tables = load_tables(*tiny_tables)
+    for name in {m["author"] for m in tables.messages}:
+        assert name not in text
+    assert '"contributor": "P01"' in text
+    assert not list(out.glob("*pseudonym*"))
+    mapping = json.loads((private_dir(out) / "pseudonyms.json").read_text())
+    assert mapping["c1"]["Alice Tan"] == "P01"
