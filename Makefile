@@ -21,7 +21,7 @@ demo: setup demo-data train predict
 
 demo-data:
 	python -m prep.build --messages data/demo/messages.jsonl --stances data/demo/stances.jsonl \
-		--tokenizer $(MODEL) --strategy full --sequence-len 2048 --over-budget exclude \
+		--tokenizer $(MODEL) --strategy focus --sequence-len 512 --over-budget error \
 		--split 0.625,0.125,0.25 --seed 0 --out $(DEMO)
 
 train:

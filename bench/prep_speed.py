@@ -3,11 +3,13 @@
     python -m bench.prep_speed      # about 3 minutes on 2 CPU cores
     -> bench/results/prep_speed.json and prep_speed.md
 
-Speed: wall time of `prep.build.build` (tables loaded and validated beforehand, tokenizer
-loaded beforehand, a fresh TokenCounter per run so that nothing is counted from an earlier
-run) against `tokenizer(text)` over the same message texts joined by line breaks. Generated
+Speed: wall time of `prep.build.build` (tables loaded and validated, tokenizer loaded and the
+split given beforehand; a fresh TokenCounter per run so that nothing is counted from an
+earlier run) against `tokenizer(text)` over the same message texts joined by line breaks. Generated
 threads of 150,000 and 1,000,000 characters with 50 authors; 1 or all 50 of them asked about,
-3 statements each. Both sides single-threaded (TOKENIZERS_PARALLELISM=false); best of 3.
+3 statements each. Both sides single-threaded (TOKENIZERS_PARALLELISM=false); best of 5, the
+two taken alternately; wall and CPU time (on a shared machine only the CPU time is free of
+other processes' load).
 
 Tokens: training tokens per labelled pair, one sample per pair against the multi-question
 layout, over the same contexts (those cut for the multi layout's budget, which reserves room
@@ -45,7 +47,8 @@ CONTRIBUTORS = (1, 50)
 SPEED_STRATEGIES = ("truncate", "focus", "snippets")
 TOKEN_STRATEGIES = ("full", "truncate", "focus", "snippets")
 SEQUENCE_LEN = {"demo": 2048, "long": 8192}
-REPEATS = 3
+REPEATS = 5
+ONLY_TRAIN = {"train": 1.0, "dev": 0.0, "test": 0.0}
 
 
 def generated_tables(workdir: Path, chars: int, conversations: int, seed: int) -> Tables:
@@ -66,25 +69,33 @@ def asking(tables: Tables, contributors: int) -> Tables:
     return dataclasses.replace(tables, stances=stances, exclusions=Exclusions())
 
 
-def best_of(run) -> float:
-    times = []
-    for _ in range(REPEATS):
-        start = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - start)
-    return min(times)
+def timed(run) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of this process): on a shared machine the CPU time is the
+    measure that other processes' load does not inflate (both sides are single-threaded)."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    run()
+    return time.perf_counter() - wall, time.process_time() - cpu
 
 
-def prep_seconds(tables: Tables, strategy: str, layout: str) -> tuple[float, int]:
-    times, rows = [], None
+def prep_against_tokenizer(tables: Tables, text: str, strategy: str, layout: str) -> dict:
+    """Best prep and best tokenizer-pass times, taken alternately so that load from other
+    processes hits both alike."""
+    prep, baseline, rows = [], [], {}
+    everything_in_train = {m["conversation_id"]: "train" for m in tables.messages}
     for _ in range(REPEATS):
         counter = TokenCounter(MODEL)
         fresh = dataclasses.replace(tables, exclusions=Exclusions())
-        start = time.perf_counter()
-        rows, _ = build(fresh, counter, strategy, SEQUENCE_LEN["long"], {"train": 1.0, "dev": 0.0, "test": 0.0}, 0,
-                        "exclude", Options(layout=layout))
-        times.append(time.perf_counter() - start)
-    return min(times), sum(len(r) for r in rows.values())
+        baseline.append(timed(lambda: counter.tokenizer(text)))
+        prep.append(timed(lambda: rows.update(build(fresh, counter, strategy, SEQUENCE_LEN["long"], ONLY_TRAIN, 0,
+                                                    "exclude", Options(layout=layout), everything_in_train)[0])))
+    best = {name: [min(t[i] for t in times) for i in (0, 1)] for name, times in (("prep", prep), ("pass", baseline))}
+    written = sum(row["meta"]["n_tokens"] for split_rows in rows.values() for row in split_rows)
+    return {"rows": sum(len(r) for r in rows.values()),
+            "output_per_input_tokens": round(written / len(counter.tokenizer(text)["input_ids"]), 1),
+            "prep_wall_s": round(best["prep"][0], 3), "pass_wall_s": round(best["pass"][0], 3),
+            "ratio_wall": round(best["prep"][0] / best["pass"][0], 2),
+            "prep_cpu_s": round(best["prep"][1], 3), "pass_cpu_s": round(best["pass"][1], 3),
+            "ratio_cpu": round(best["prep"][1] / best["pass"][1], 2)}
 
 
 def speed(workdir: Path) -> list[dict]:
@@ -92,17 +103,13 @@ def speed(workdir: Path) -> list[dict]:
     for chars in SIZES:
         tables = generated_tables(workdir, chars, 1, seed=11)
         text = "\n".join(m["text"] for m in tables.messages)
-        tokenizer = TokenCounter(MODEL).tokenizer
-        baseline = best_of(lambda: tokenizer(text))
         for contributors in CONTRIBUTORS:
             asked = asking(tables, contributors)
             for strategy in SPEED_STRATEGIES:
                 for layout in ("pair", "multi"):
-                    seconds, rows = prep_seconds(asked, strategy, layout)
                     results.append({"chars": len(text), "messages": len(tables.messages), "contributors": contributors,
-                                    "pairs": len(asked.stances), "strategy": strategy, "layout": layout, "rows": rows,
-                                    "prep_s": round(seconds, 3), "tokenizer_pass_s": round(baseline, 3),
-                                    "ratio": round(seconds / baseline, 2)})
+                                    "pairs": len(asked.stances), "strategy": strategy, "layout": layout,
+                                    **prep_against_tokenizer(asked, text, strategy, layout)})
                     print(results[-1], flush=True)
     return results
 
@@ -127,7 +134,8 @@ def tokens_per_pair(tables: Tables, strategy: str, sequence_len: int, counter: T
                     continue
                 for name in written:
                     layout = "multi" if name == "multi" else "pair"
-                    for row in sample_rows(conversation, context, counter, strategy, layout, options.questions_per_sample):
+                    rows = sample_rows(conversation, context, counter, strategy, layout, options.questions_per_sample)
+                    for row in rows:
                         totals[name][0] += row["meta"]["n_tokens"]
                         totals[name][1] += len(row["meta"].get("pairs", [row["meta"]]))
     per_pair = {name: round(tokens / pairs, 1) if pairs else None for name, (tokens, pairs) in totals.items()}
@@ -143,7 +151,8 @@ def token_savings(workdir: Path) -> dict:
             "long": generated_tables(workdir, 150_000, 2, seed=12)}
     results = {}
     for name, tables in sets.items():
-        results[name] = [tokens_per_pair(tables, strategy, SEQUENCE_LEN[name], counter) for strategy in TOKEN_STRATEGIES]
+        results[name] = [tokens_per_pair(tables, strategy, SEQUENCE_LEN[name], counter)
+                         for strategy in TOKEN_STRATEGIES]
         for result in results[name]:
             print(name, result, flush=True)
     return results
@@ -152,7 +161,8 @@ def token_savings(workdir: Path) -> dict:
 def machine() -> dict:
     cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                 if line.startswith("model name")), platform.processor())
-    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
+    return {"cpu": cpu, "cores": os.cpu_count(), "load_average_after": os.getloadavg()[0],
+            "python": platform.python_version(),
             "tokenizers": tokenizers.__version__, "transformers": transformers.__version__,
             "tokenizer": "SmolLM2-135M-Instruct", "tokenizers_parallelism": os.environ["TOKENIZERS_PARALLELISM"]}
 
@@ -161,33 +171,43 @@ def markdown(results: dict) -> str:
     m = results["machine"]
     lines = ["# Prep speed and multi-question token savings", "",
              f"`python -m bench.prep_speed` on {m['cores']} CPU cores ({m['cpu']}), tokenizer {m['tokenizer']}, "
-             f"tokenizers {m['tokenizers']}, single-threaded, best of {REPEATS}.", "",
+             f"tokenizers {m['tokenizers']}, single-threaded, best of {REPEATS} (prep and tokenizer pass taken "
+             "alternately).", "",
              "## Speed: prep against one tokenizer pass over the same text", "",
              f"sequence_len {SEQUENCE_LEN['long']}; one generated conversation of {AUTHORS} authors, 3 statements; "
              "`contributors` = authors asked about.", "",
-             "| characters | messages | contributors | pairs | strategy | layout | rows | prep s | tokenizer pass s | ratio |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+             f"The machine is shared (load average {m['load_average_before']:.1f} before, "
+             f"{m['load_average_after']:.1f} after, on {m['cores']} cores): wall times carry other processes' load, "
+             "CPU times (this process only) do not.", "",
+             "| characters | messages | contributors | pairs | strategy | layout | rows | output tokens / input tokens "
+             "| prep / pass wall s | ratio wall | prep / pass CPU s | ratio CPU |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in results["speed"]:
         lines.append(f"| {r['chars']:,} | {r['messages']:,} | {r['contributors']} | {r['pairs']} | {r['strategy']} | "
-                     f"{r['layout']} | {r['rows']:,} | {r['prep_s']} | {r['tokenizer_pass_s']} | {r['ratio']} |")
+                     f"{r['layout']} | {r['rows']:,} | {r['output_per_input_tokens']} "
+                     f"| {r['prep_wall_s']} / {r['pass_wall_s']} | {r['ratio_wall']} "
+                     f"| {r['prep_cpu_s']} / {r['pass_cpu_s']} | {r['ratio_cpu']} |")
     lines += ["", "## Tokens per labelled pair: one sample per pair against the multi-question layout", "",
               "`pair` uses the pair layout's budget; `pair (same contexts)` and `multi` use the contexts cut for the "
               "multi layout (16 questions per sample). Pairs of over-budget contexts are left out and counted.", "",
-              "| data | strategy | sequence_len | pair | pair (same contexts) | multi | multi saves | pairs | excluded pairs (pair / multi) |",
+              "| data | strategy | sequence_len | pair | pair (same contexts) | multi | multi saves | pairs "
+              "| excluded pairs (pair / multi) |",
               "|---|---|---|---|---|---|---|---|---|"]
     for data, rows in results["tokens"].items():
         for r in rows:
-            t = r["tokens_per_pair"]
+            t = {name: "-" if value is None else value for name, value in r["tokens_per_pair"].items()}
             saves = "-" if r["multi_saves"] is None else f"{100 * r['multi_saves']:.0f}%"
-            lines.append(f"| {data} | {r['strategy']} | {r['sequence_len']} | {t['pair']} | {t['pair_same_contexts']} | "
-                         f"{t['multi']} | {saves} | {r['pairs']['multi']} | {r['excluded_pairs']['pair']} / "
-                         f"{r['excluded_pairs']['multi']} |")
+            lines.append(f"| {data} | {r['strategy']} | {r['sequence_len']} | {t['pair']} "
+                         f"| {t['pair_same_contexts']} | {t['multi']} | {saves} | {r['pairs']['multi']} "
+                         f"| {r['excluded_pairs']['pair']} / {r['excluded_pairs']['multi']} |")
     return "\n".join(lines) + "\n"
 
 
 def main() -> None:
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as workdir:
-        results = {"machine": machine(), "speed": speed(Path(workdir)), "tokens": token_savings(Path(workdir))}
+        results = {"speed": speed(Path(workdir)), "tokens": token_savings(Path(workdir))}
+    results = {"machine": {**machine(), "load_average_before": load_before}, **results}
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "prep_speed.json").write_text(json.dumps(results, indent=2) + "\n")
     (RESULTS / "prep_speed.md").write_text(markdown(results))

@@ -16,15 +16,16 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from eval.runs import INVALID, PAIR_KEYS, pair_key
+from eval.runs import INVALID, LABELS, PAIR_KEYS, pair_key
 
 AGGREGATIONS = ("any-yes", "majority", "max-prob")
 
 
 def decide(p_yes: float | None, prediction: str, threshold: float | None) -> str:
-    """A question's answer: thresholded P(yes) where a threshold is set and P(yes) known."""
+    """A question's answer: thresholded P(yes) where a threshold is set and P(yes) known, else
+    the prediction as made; anything but yes/no (unparsed text) is '[invalid]'."""
     if threshold is None or p_yes is None:
-        return prediction
+        return prediction if prediction in LABELS else INVALID
     return "yes" if p_yes >= threshold else "no"
 
 

@@ -17,6 +17,7 @@ import argparse
 import hashlib
 import json
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -78,7 +79,7 @@ class ResponseCache:
     def put(self, key: str, answer: dict) -> None:
         path = self.path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_suffix(f".{os.getpid()}.tmp")
+        partial = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
         partial.write_text(json.dumps(answer, ensure_ascii=False), encoding="utf-8")
         partial.replace(path)  # atomic: a crash never leaves half an answer
 

@@ -1,20 +1,19 @@
 """Where a run goes wrong: metrics per group of pairs, and the human ceiling.
 
-Groups: statement, conversation, language (`meta.language`, written by prep), prompt-length
-bucket (`meta.n_tokens`), and the relative position of the contributor's messages in the
+Groups: statement, conversation, prompt-length bucket (`meta.n_tokens`) and, from the
+canonical messages table, the contributor's language (the language most of their messages
+are in: the `language` prep's tables carry, else `prep.language.detect`) and the relative position of their messages in the
 conversation (start / middle / end thirds of the chronological order, by the median
-message; the lost-in-the-middle check). Position and the human ceiling need the canonical
-tables (`prep.schema.load_tables`); the ceiling scores each annotator against the strict
-majority of the other annotators on the run's pairs.
+message; the lost-in-the-middle check). The human ceiling is `prep.panel.human_f1` on the
+run's pairs: each annotator against the majority of the others.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from statistics import median
 
 from eval.metrics import contributor_metrics
-from prep.schema import majority
 
 LENGTH_EDGES = (1024, 2048, 4096, 8192, 16384, 32768, 65536, 131072)
 POSITIONS = ("start", "middle", "end")
@@ -34,18 +33,25 @@ def position_bucket(relative: float) -> str:
     return POSITIONS[min(int(relative * 3), 2)]
 
 
-def contributor_positions(messages: list[dict]) -> dict[tuple[str, str], str]:
-    """(conversation_id, author) -> bucket of the median relative position of their messages.
+def by_contributor(messages: list[dict]) -> dict[str, dict[tuple[str, str], str]]:
+    """(conversation_id, author) -> position bucket and language of their messages.
 
     `messages` are chronological within each conversation (as `load_tables` returns them)."""
+    from prep.language import detect
+
+    relative, languages = defaultdict(list), defaultdict(Counter)
     by_conversation = defaultdict(list)
     for message in messages:
-        by_conversation[message["conversation_id"]].append(message["author"])
-    relative = defaultdict(list)
-    for conversation_id, authors in by_conversation.items():
-        for index, author in enumerate(authors):
-            relative[(conversation_id, author)].append((index + 0.5) / len(authors))
-    return {key: position_bucket(median(values)) for key, values in relative.items()}
+        by_conversation[message["conversation_id"]].append(message)
+    unlabelled = [m for m in messages if not m.get("language")]  # prep's tables carry it; raw tables do not
+    detected = dict(zip(map(id, unlabelled), detect([m["text"] for m in unlabelled]))) if unlabelled else {}
+    for conversation_id, conversation in by_conversation.items():
+        for index, message in enumerate(conversation):
+            key = (conversation_id, message["author"])
+            relative[key].append((index + 0.5) / len(conversation))
+            languages[key][message.get("language") or detected[id(message)]] += 1
+    return {"position": {key: position_bucket(median(values)) for key, values in relative.items()},
+            "language": {key: counts.most_common(1)[0][0] for key, counts in languages.items()}}
 
 
 def length_order(bucket: str) -> int:
@@ -63,50 +69,31 @@ def group_metrics(pairs: list[dict], key, order=str) -> list[dict]:
     return rows
 
 
-def breakdowns(pairs: list[dict], positions: dict[tuple[str, str], str] | None = None) -> dict[str, list[dict]]:
-    """Metrics per group; language only where prep wrote it, position only with the messages table."""
+def breakdowns(pairs: list[dict], contributors: dict[str, dict] | None = None) -> dict[str, list[dict]]:
+    """Metrics per group; length where prep wrote n_tokens, language and position with `by_contributor`."""
     keys = {
         "statement": (lambda p: p["statement_id"], str),
         "conversation": (lambda p: p["conversation_id"], str),
-        "length": (lambda p: length_bucket(p["meta"]["n_tokens"]), length_order),
     }
-    if any("n_tokens" not in p["meta"] for p in pairs):
-        del keys["length"]
-    if all("language" in p["meta"] for p in pairs):
-        keys["language"] = (lambda p: p["meta"]["language"], str)
-    if positions is not None:
-        missing = [p for p in pairs if (p["conversation_id"], p["contributor"]) not in positions]
+    if all("n_tokens" in p["meta"] for p in pairs):
+        keys["length"] = (lambda p: length_bucket(p["meta"]["n_tokens"]), length_order)
+    if contributors is not None:
+        missing = [p for p in pairs if (p["conversation_id"], p["contributor"]) not in contributors["position"]]
         if missing:
             raise ValueError(f"{len(missing)} pairs have no messages in the messages table, e.g. "
                              f"{missing[0]['conversation_id']}/{missing[0]['contributor']}")
-        keys["position"] = (lambda p: positions[(p["conversation_id"], p["contributor"])], POSITIONS.index)
+        keys["language"] = (lambda p: contributors["language"][(p["conversation_id"], p["contributor"])], str)
+        keys["position"] = (lambda p: contributors["position"][(p["conversation_id"], p["contributor"])], POSITIONS.index)
     return {name: group_metrics(pairs, key, order) for name, (key, order) in keys.items()}
 
 
 def human_ceiling(pairs: list[dict], stances: list[dict], annotators: list[str]) -> dict | None:
-    """Each annotator against the majority of the others, on the run's pairs; None without a panel."""
+    """The panel's human-level F1 on the run's pairs; None without a panel of three or more."""
     if len(annotators) < 3:
         return None
-    votes = {(s["conversation_id"], s["statement_id"], s["contributor"]): s for s in stances}
-    per_annotator = {}
-    for annotator in annotators:
-        gold, given, ties = [], [], 0
-        for pair in pairs:
-            stance = votes.get((pair["conversation_id"], pair["statement_id"], pair["contributor"]))
-            if stance is None or stance.get(annotator) is None:
-                continue
-            reference = majority([stance[a] for a in annotators if a != annotator])
-            if reference is None:
-                ties += 1
-                continue
-            gold.append(reference)
-            given.append(stance[annotator])
-        if gold:
-            metrics = contributor_metrics(gold, given)
-            per_annotator[annotator] = {**{k: metrics[k] for k in SUMMARY}, "others_tied": ties}
-    if not per_annotator:
-        return None
-    mean = {k: sum(m[k] for m in per_annotator.values()) / len(per_annotator)
-            for k in ("f1", "precision", "recall", "accuracy")}
-    return {"mean": mean, "annotators": per_annotator,
-            "method": "each annotator vs the strict majority of the other annotators (leave-one-out)"}
+    from prep.panel import human_f1
+
+    scored = {(p["conversation_id"], p["statement_id"], p["contributor"]) for p in pairs}
+    ceiling = human_f1([s for s in stances if (s["conversation_id"], s["statement_id"], s["contributor"]) in scored],
+                       annotators)
+    return ceiling if ceiling["per_annotator"] else None

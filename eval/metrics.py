@@ -4,14 +4,15 @@ A prediction that is neither yes nor no (e.g. unparseable generation, '[invalid]
 and counted: it is never a predicted 'yes' (so a gold 'yes' becomes a miss) and it is always
 wrong for accuracy and MCC (a third class). Nothing is guessed.
 
-Point estimates come from scikit-learn. `from_counts` computes the same numbers from
-confusion counts, vectorised, for the thousands of bootstrap resamples in `eval.stats`.
+Point estimates come from scikit-learn, except MCC: `from_counts` computes every headline
+metric from confusion counts, vectorised, for the thousands of bootstrap resamples in
+`eval.stats`; its MCC (equal to scikit-learn's, tested) serves the point estimate too.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from sklearn.metrics import accuracy_score, confusion_matrix, matthews_corrcoef, precision_recall_fscore_support
+from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_fscore_support
 
 from eval.runs import ANSWERS, INVALID, LABELS
 
@@ -31,15 +32,16 @@ def contributor_metrics(gold: list[str], predicted: list[str]) -> dict:
         raise ValueError("no predictions to score")
     precision, recall, f1, _ = precision_recall_fscore_support(
         gold, predicted, labels=[POSITIVE], average=None, zero_division=0)
+    counts = confusion_counts(gold, predicted)
     return {
         "f1": float(f1[0]), "precision": float(precision[0]), "recall": float(recall[0]),
         "accuracy": float(accuracy_score(gold, predicted)),
-        "mcc": float(matthews_corrcoef(gold, predicted)),
+        "mcc": float(from_counts(counts)["mcc"]),  # = sklearn's matthews_corrcoef (tested), without its one-class warning
         "n": len(gold), "gold_yes": int(sum(g == POSITIVE for g in gold)),
         "predicted_yes": int(sum(p == POSITIVE for p in predicted)),
         "invalid": int(sum(p not in LABELS for p in predicted)),
         "confusion": {"rows_gold": list(LABELS), "cols_predicted": [*LABELS, INVALID],
-                      "counts": confusion_counts(gold, predicted).tolist()},
+                      "counts": counts.tolist()},
     }
 
 

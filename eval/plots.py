@@ -1,20 +1,22 @@
-"""PNG plots for run reports: reliability curve, and F1 per group for the breakdowns."""
+"""PNG plots for run reports: reliability curve, and F1 per group for the breakdowns.
+
+Figures are built without pyplot, so writing them neither needs nor changes a GUI backend
+(a notebook that imports this keeps its inline plots).
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402  (after choosing the file-only backend)
+from matplotlib.figure import Figure
 
 PLOTTED_BREAKDOWNS = ("position", "length", "language")
 
 
 def reliability_plot(calibrations: dict[str, dict], path: Path) -> Path:
     """One curve per run: fraction of gold 'yes' against mean P(yes) per bin."""
-    figure, axes = plt.subplots(figsize=(4.5, 4.5))
+    figure = Figure(figsize=(4.5, 4.5))
+    axes = figure.subplots()
     axes.plot([0, 1], [0, 1], color="grey", linestyle=":", label="perfectly calibrated")
     for name, calibration in calibrations.items():
         curve = calibration["reliability"]
@@ -25,7 +27,6 @@ def reliability_plot(calibrations: dict[str, dict], path: Path) -> Path:
     axes.legend(fontsize=7, loc="upper left")
     figure.tight_layout()
     figure.savefig(path, dpi=100)
-    plt.close(figure)
     return path
 
 
@@ -34,7 +35,8 @@ def breakdown_plot(breakdowns: dict[str, list[dict]], path: Path) -> Path | None
     shown = [name for name in PLOTTED_BREAKDOWNS if breakdowns.get(name)]
     if not shown:
         return None
-    figure, panels = plt.subplots(1, len(shown), figsize=(3.5 * len(shown), 3.5), squeeze=False)
+    figure = Figure(figsize=(3.5 * len(shown), 3.5))
+    panels = figure.subplots(1, len(shown), squeeze=False)
     for axes, name in zip(panels[0], shown):
         rows = breakdowns[name]
         axes.bar([str(r["group"]) for r in rows], [r["f1"] for r in rows], color="tab:blue")
@@ -44,5 +46,4 @@ def breakdown_plot(breakdowns: dict[str, list[dict]], path: Path) -> Path | None
         axes.tick_params(axis="x", labelrotation=45, labelsize=7)
     figure.tight_layout()
     figure.savefig(path, dpi=100)
-    plt.close(figure)
     return path

@@ -73,8 +73,6 @@ def load_predictions(path: str | Path) -> list[dict]:
                 raise ValueError(f"{path}: row {number}, field '{field}': missing")
         if row["gold"] not in LABELS:
             raise ValueError(f"{path}: row {number}, field 'gold': {row['gold']!r} is not a gold label yes/no")
-        if row["prediction"] not in ANSWERS:  # free text that was never parsed counts as invalid
-            row["prediction"] = INVALID
         p_yes = row.get("p_yes")
         if p_yes is not None and not 0.0 <= p_yes <= 1.0:
             raise ValueError(f"{path}: row {number}, field 'p_yes': {p_yes} is not a probability")

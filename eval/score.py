@@ -2,13 +2,14 @@
 
     python -m eval.score --predictions runs/smollm2_cpu/predictions.jsonl \\
         [--aggregation any-yes] [--dev-predictions runs/smollm2_cpu/dev_predictions.jsonl | --threshold 0.5] \\
-        [--messages data/demo/messages.jsonl --stances data/demo/stances.jsonl]
+        [--tables data/prepared/demo/tables | --messages data/demo/messages.jsonl --stances data/demo/stances.jsonl]
 
 Question-level predictions are aggregated to contributor pairs (`eval.aggregate`); the
 threshold on P(yes) is the one the predictions were made with, a fixed --threshold, or the
 one tuned on --dev-predictions (frozen, then applied here). Answers that are not 'yes'/'no'
-are '[invalid]', counted, never guessed. The canonical tables add the position breakdown
-and the human ceiling.
+are '[invalid]', counted, never guessed. The canonical tables add the language and position
+breakdowns and the human ceiling: prep's OUT/tables (pseudonymised like the predictions, with
+each message's detected language) or the raw tables for predictions made without pseudonyms.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ def score(predictions: list[dict], aggregation: str = "any-yes", threshold: floa
     if any(p["gold"] not in LABELS for p in predictions):
         raise ValueError("every prediction needs a gold label 'yes' or 'no'")
     pairs = contributor_pairs(predictions, aggregation, threshold)
-    positions = breakdown.contributor_positions(tables.messages) if tables is not None else None
+    contributors = breakdown.by_contributor(tables.messages) if tables is not None else None
     return {
         "schema_version": SCHEMA_VERSION, "aggregation": aggregation,
         "threshold": {"value": threshold, "source": threshold_source},
@@ -40,7 +41,7 @@ def score(predictions: list[dict], aggregation: str = "any-yes", threshold: floa
         "questions": len(predictions), "invalid_questions": sum(p["prediction"] not in LABELS for p in predictions),
         "ci": stats.confidence_intervals(pairs, seed),
         "calibration": stats.calibration(pairs),
-        "breakdowns": breakdown.breakdowns(pairs, positions),
+        "breakdowns": breakdown.breakdowns(pairs, contributors),
         "human_ceiling": breakdown.human_ceiling(pairs, tables.stances, tables.annotators) if tables else None,
     }
 
@@ -85,11 +86,11 @@ def report(name: str, metrics: dict, source: str, plots: list[str]) -> str:
         parts.append(f"\n## Calibration\n\nBrier score {metrics['calibration']['brier']:.4f} on pair P(yes).\n")
     ceiling = metrics["human_ceiling"]
     if ceiling:
-        parts.append(f"\n## Human ceiling\n\nMean annotator F1 {ceiling['mean']['f1']:.3f} "
-                     f"(accuracy {ceiling['mean']['accuracy']:.3f}); {ceiling['method']}.\n\n"
+        parts.append(f"\n## Human ceiling\n\nMean annotator F1 {ceiling['mean_f1']:.3f}: each annotator against the "
+                     "majority of the other annotators, on this run's pairs (`prep.panel`).\n\n"
                      "| annotator | n | f1 | precision | recall | accuracy |\n|---|---|---|---|---|---|\n" + "".join(
                          f"| {a} | {m['n']} | {m['f1']:.3f} | {m['precision']:.3f} | {m['recall']:.3f} | {m['accuracy']:.3f} |\n"
-                         for a, m in ceiling["annotators"].items()))
+                         for a, m in ceiling["per_annotator"].items()))
     for kind, rows in metrics["breakdowns"].items():
         parts.append(f"\n## By {kind}\n\n" + group_table(rows))
     parts += [f"\n![{Path(p).stem}]({Path(p).name})\n" for p in plots]
@@ -114,12 +115,17 @@ def main(argv: list[str] | None = None) -> dict:
     threshold = parser.add_mutually_exclusive_group()
     threshold.add_argument("--threshold", type=float, help="fixed threshold on P(yes)")
     threshold.add_argument("--dev-predictions", type=Path, help="tune the threshold on these dev predictions")
-    parser.add_argument("--messages", type=Path, help="canonical messages table (position breakdown)")
+    parser.add_argument("--tables", type=Path, help="prep's OUT/tables folder (messages.jsonl, stances.jsonl)")
+    parser.add_argument("--messages", type=Path, help="canonical messages table (language and position breakdowns)")
     parser.add_argument("--stances", type=Path, help="canonical stances table (human ceiling)")
     parser.add_argument("--seed", type=int, default=0, help="bootstrap seed")
     args = parser.parse_args(argv)
     if (args.messages is None) != (args.stances is None):
         parser.error("--messages and --stances go together")
+    if args.tables:
+        if args.messages:
+            parser.error("give --tables or --messages/--stances, not both")
+        args.messages, args.stances = args.tables / "messages.jsonl", args.tables / "stances.jsonl"
     out = args.out or args.predictions.parent
     name = args.name or out.name
     value, source = args.threshold, "as predicted" if args.threshold is None else "fixed"

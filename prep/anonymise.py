@@ -3,26 +3,26 @@
 Authors become P01, P02, ... per conversation, numbered in order of first message (so the map
 is deterministic and a person cannot be linked across conversations). The same pseudonym
 replaces the author's name in messages, statements and stances, and in other people's mentions
-of them: the name as written (any case, with or without '@'), its handle forms (AliceTan,
-alice_tan, alice.tan) and, case-sensitively, each capitalised part ("Alice", "Tan"). A part
-shared by two authors of the conversation becomes <PERSON>; any other @handle or u/name becomes
-@<USER>. UNKNOWN_AUTHOR stays as it is (it names nobody).
+of them: the name as written (any case, with or without '@', also in "RT@name"), its handle
+forms (AliceTan, alice_tan, alice.tan) and, case-sensitively, each part of three or more letters,
+capitalised ("Alice", "Faizal"). A part shared by two authors of the conversation becomes
+<PERSON>; any other @handle or u/name becomes @<USER>. UNKNOWN_AUTHOR stays (it names nobody).
 
 Identifiers go through Presidio's analyzer with pattern recognizers only, so it runs offline
 with no NLP model (NoOpNlpEngine): email and URL (Presidio's own; the email check reads the
 public-suffix snapshot that ships with tldextract instead of fetching it), and the Singapore
 recognizers of presidio-sg-recognizers (NRIC and FIN with checksum, SG phone, SG postal code).
-NRIC/FIN also match when glued to other text (身份證S1234567D, FINF1234567N; the checksum
-keeps this safe). Without an NLP model Presidio cannot look for
-context words near a match, so the whole message is passed as context: a bare six-digit number
-counts as a postal code only when an address word (Blk, Road, Singapore, ...) is in the message.
-Each match becomes its type in angle brackets (<SG_NRIC>, <EMAIL_ADDRESS>, ...).
+NRIC/FIN also match when glued to other text (身份證S1234567D, FINF1234567N; the checksum keeps
+this safe). Without an NLP model Presidio cannot look for context words near a match, so the
+whole message is passed as context: a bare six-digit number counts as a postal code only when
+an address word (Blk, Road, Singapore, ...) is in the message. Each match becomes its type in
+angle brackets (<SG_NRIC>, <EMAIL_ADDRESS>, ...).
 
 Not caught: names of people who did not post in the conversation (unless written as @handle),
 nicknames and other spellings of an author's name, an author's lower-case first name alone
-("alice" for Alice Tan), names in Chinese characters for authors who post under a Latin name,
-street addresses without a postal code, foreign phone numbers, and ids (conversation_id,
-message_id), which stay as the source gives them.
+("alice" for Alice Tan), two-letter name parts alone ("Ng"), names in Chinese characters for
+authors who post under a Latin name, street addresses without a postal code, foreign phone
+numbers, and ids (conversation_id, message_id), which stay as the source gives them.
 """
 
 from __future__ import annotations

@@ -7,6 +7,16 @@
 One JSONL row per (statement, contributor): a `messages` list (user prompt, assistant yes/no)
 that Axolotl's chat_template loader reads, and a `meta` dict that eval uses to score and
 aggregate. Over-budget contexts follow --over-budget: 'error' stops, 'exclude' counts them.
+How conversations are fitted into --sequence-len is --strategy (see `prep.strategies`). With
+--layout multi the train split holds one row per group of pairs asked against the same
+context, one user turn and one answer turn per pair (`meta.pairs`); dev and test stay one
+row per pair, which is what eval reads.
+
+Before anything is rendered the tables are validated (`prep.schema`), anonymised
+(`prep.anonymise`: pseudonyms P01.. per conversation, the map written to OUT.private/), their
+languages detected and optionally converted or translated (`prep.language`), and split by
+conversation (`prep.split`: the stances' own `split` column, else stratified by yes-rate).
+OUT/tables/ holds the pseudonymised tables, which eval joins predictions with.
 """
 
 from __future__ import annotations
@@ -22,7 +32,7 @@ from prep import language, prompt
 from prep.anonymise import anonymise, private_dir, write_pseudonym_map
 from prep.panel import panel_report
 from prep.report import length_stats, write_report
-from prep.schema import Exclusions, Policy, Tables, load_tables
+from prep.schema import Exclusions, Policy, Tables, load_tables, write_table
 from prep.split import SPLITS, assign, parse_fractions, shared_texts
 from prep.strategies import (STRATEGIES, Context, Conversation, Options, add_arguments as add_strategy_arguments,
                              options_from_args, prepare_conversation, question_groups)
@@ -176,6 +186,8 @@ def main(argv: list[str] | None = None) -> dict:
                                 "repair_items": imported["repairs"]},
     }
     write_outputs(args.out, rows, report)
+    for name in ("messages", "stances"):  # pseudonymised, as the rows name contributors: eval joins on these
+        write_table(args.out / "tables" / f"{name}.jsonl", getattr(tables, name))
     print((args.out / "prep_report.md").read_text())
     return report
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
-from pathlib import Path
 
 from prep.run_config import ROOT, Run
 
@@ -37,13 +36,16 @@ ASSUMPTIONS = (
     "optimizer (fp32 master, gradient, Adam m, v), on CPU when the optimizer is offloaded.",
     "Activations are for the longest micro-batch after padding, split by the context-parallel size. "
     "With gradient checkpointing: every layer's input hidden state, plus one layer recomputed with its "
-    "gradients (x2). Per token and layer the recomputed layer holds residual and normed inputs (2 x 2 "
-    "hidden), q, k, v and the attention output, gate, up, act(gate) and their product (4 x "
-    "intermediate), and one dropout copy of the input of each LoRA-targeted module.",
+    "gradients (x2). Per token and layer a layer holds, for each of its two RMSNorms, the input, the "
+    "normalised copy and the output (2 x 3 hidden); q, k, v, the rotated q, k and their rotate-half "
+    "terms, the attention output and its reshaped copy; gate, up, act(gate) and their product (4 x "
+    "intermediate); one dropout copy of the input of each LoRA-targeted module. GQA runs natively in "
+    "flash/SDPA (k, v are not repeated).",
     "Flash/SDPA attention keeps no sequence x sequence matrix; eager attention does (scores and "
     "probabilities).",
-    "Logits of the micro-batch in the compute dtype, their fp32 copy for the loss and its fp32 "
-    "gradient (dtype + 8 bytes per token per vocabulary entry).",
+    "Logits of the micro-batch in the compute dtype, their fp32 copy for the loss (16-bit training "
+    "only), the fp32 log-softmax the cross-entropy keeps and its fp32 gradient: per token per "
+    "vocabulary entry 2 + 4 + 8 bytes in bf16, 4 + 8 in fp32.",
     "GPU runs add 1 GiB for the CUDA context, NCCL and DeepSpeed buffers and allocator slack; the "
     "estimate for a CPU run counts tensors only.",
 )
@@ -195,7 +197,9 @@ def estimate(run: Run, arch: Architecture, longest: int) -> Estimate:
     tokens = run.micro_batch * sequence // run.context_parallel
     lora_inputs = sum(arch.linear_shapes()[m][0] for m in lora_targets(cfg)) if cfg.get("lora_dropout") else 0
     q_dim, kv_dim = arch.heads * arch.head_dim, arch.kv_heads * arch.head_dim
-    per_token = 4 * arch.hidden + 2 * q_dim + 2 * kv_dim + 4 * arch.intermediate + lora_inputs
+    norms = 2 * 3 * arch.hidden  # two RMSNorms: input, normalised copy, output
+    attention = (q_dim + 2 * kv_dim) + 2 * (q_dim + kv_dim) + 2 * q_dim  # q, k, v; rotary; output + o_proj input
+    per_token = norms + attention + 4 * arch.intermediate + lora_inputs
     checkpointing = bool(cfg.get("gradient_checkpointing"))
     if checkpointing:
         parts.append(("activations: layer-input checkpoints", arch.layers * tokens * arch.hidden * dtype))
@@ -206,7 +210,8 @@ def estimate(run: Run, arch: Architecture, longest: int) -> Estimate:
         stored = 1 if checkpointing else arch.layers
         parts.append(("eager attention scores + probabilities",
                       stored * 2 * run.micro_batch * arch.heads / run.context_parallel * sequence**2 * dtype))
-    parts.append(("logits, fp32 copy and gradient", tokens * arch.vocab * (dtype + 8)))
+    upcast = 4 if dtype < 4 else 0  # the loss upcasts 16-bit logits to fp32
+    parts.append(("logits, fp32 log-softmax and its gradient", tokens * arch.vocab * (dtype + upcast + 8)))
     if run.gpus:
         parts.append(("CUDA context, NCCL/DeepSpeed buffers, allocator slack", 1.0 * GiB))
     return Estimate(parts, host, tokens)

@@ -37,6 +37,8 @@ def read_samples(path: Path) -> list[dict]:
             if not isinstance(meta.get("n_tokens"), int):
                 raise ValueError(f"{path}:{number}: meta.n_tokens missing; prepare the data with prep.build")
             metas.append(meta)
+    if not metas:
+        raise ValueError(f"{path}: no rows")
     return metas
 
 
@@ -121,7 +123,7 @@ def data_section(run: Run, metas: list[dict], answers: dict[str, int]) -> tuple[
         f"  longer than sequence_len: {len(over)} -> excess_length_strategy {policy}: {consequence if over else 'nothing affected'}",
         f"  shorter than min_sample_len {minimum}: {len(short)} (dropped)",
     ]
-    lines += [f"    over: {m['conversation_id']}/{m['statement_id']}/{m['contributor']} {m['n_tokens']} tokens" for m in over[:5]]
+    lines += [f"    over: {m.get('context_id') or m['conversation_id']} {m['n_tokens']} tokens" for m in over[:5]]
     lines += [
         f"  tokens: {total:,} total, {trainable:,} trainable ({100 * trainable / max(total, 1):.3f}%; "
         f"{trainable / max(len(kept), 1):.1f} per sample)",
@@ -222,16 +224,17 @@ def plan(run: Run, data: Path) -> tuple[list[str], dict]:
     try:
         _, warnings = axolotl_validate(run)
         lines.append(f"  Axolotl validation (simulated {caps['n_gpu']} x {caps['compute_capability'] or 'CPU'}, "
-                     f"bf16 {caps['bf16']}): passed, {len(warnings)} warnings")
+                     f"bf16 {caps['bf16']}): passed, {len(warnings)} warning(s)")
         lines += [f"    warning: {w.splitlines()[0][:160]}" for w in warnings]
     except Exception as error:  # Axolotl raises pydantic and plain ValueErrors alike
-        trouble.append(f"Axolotl validation failed: {str(error).splitlines()[0]} {str(error).splitlines()[1:3]}")
+        lines.append("  Axolotl validation: FAILED (see Problems)")
+        trouble.append("Axolotl validation failed: " + " ".join(str(error).splitlines()[:3]))
     rule_trouble = problems(run)
     trouble += rule_trouble
     lines.append(f"  run rules: {'passed' if not rule_trouble else f'{len(rule_trouble)} problems'}")
 
     summary: dict = {"config": str(run.path), "data": str(data), "global_batch": run.global_batch}
-    lines += ["", f"Data: {data}"]
+    lines += ["", f"Data: {data.relative_to(ROOT) if data.is_relative_to(ROOT) else data}"]
     if data.is_file():
         prep_lines, prep_trouble = prep_problems(run, data)
         answers, how = answer_tokens(cfg["base_model"])

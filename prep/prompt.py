@@ -18,8 +18,6 @@ v2 (from v1): the instructions explain omission and summary lines; summary lines
 
 from __future__ import annotations
 
-import re
-
 TEMPLATE_VERSION = "v2"
 
 INSTRUCTIONS = (
@@ -39,20 +37,19 @@ SUMMARY_REQUEST = (
     "who takes a position and say which position, in English.\n\n{messages}"
 )
 
-_WHITESPACE = re.compile(r"\s+")
-
 
 def one_line(text: str) -> str:
     """Collapse all whitespace (line breaks included) so that a message is exactly one line."""
-    return _WHITESPACE.sub(" ", text).strip()
+    return " ".join(text.split())
 
 
 def message_pieces(number: int, message: dict, parent_number: int | None) -> tuple[list[str], str]:
     """`[n] YYYY-MM-DD HH:MM author (reply to [k]): text` as (repeated pieces, text piece).
 
     Each piece starts at a pre-tokenizer boundary: a space, a digit after punctuation, or
-    punctuation after a digit; hours and minutes are separate pieces (24 + 60 of them). The colon stays with the piece before it, so that an
-    author name ending in punctuation never merges across a boundary."""
+    punctuation after a digit; hours and minutes are separate pieces (24 + 60 of them). The
+    colon stays with the piece before it, so that an author name ending in punctuation never
+    merges across a boundary."""
     timestamp = message["timestamp"]
     head = ["[", str(number), "]", f" {timestamp[:10]}", f" {timestamp[11:13]}", timestamp[13:16]]
     author = f" {one_line(message['author'])}"

@@ -41,6 +41,7 @@ PREPARED_DATASET = {"ds_type": "json", "type": "chat_template", "field_messages"
 NO_SYSTEM_ROLE = {"mistralai/Mistral-7B-Instruct-v0.2"}
 
 BATCH_FIELDS = ("train_micro_batch_size_per_gpu", "gradient_accumulation_steps", "train_batch_size")
+HARDWARE = r"^Hardware:\s*(\d+) x (\d+) GB GPU"
 
 
 @dataclass
@@ -49,29 +50,29 @@ class Run:
     cfg: dict
     header: list[str]  # leading comment lines, "# " stripped
 
-    def _line(self, pattern: str) -> re.Match | None:
+    def header_line(self, pattern: str) -> re.Match | None:
         return next((m for m in map(re.compile(pattern).search, self.header) if m), None)
 
     @cached_property
     def command(self) -> list[str]:
-        match = self._line(r"\baxolotl train \S+.*$")
+        match = self.header_line(r"\baxolotl train \S+.*$")
         return shlex.split(match.group(0)) if match else []
 
-    @cached_property
+    @property
     def gpus(self) -> int:
         """GPUs named on the Hardware line; 0 for a CPU run."""
-        match = self._line(r"^Hardware:\s*(\d+) x (\d+) GB GPU")
+        match = self.header_line(HARDWARE)
         return int(match.group(1)) if match else 0
 
-    @cached_property
+    @property
     def gpu_memory_gb(self) -> float | None:
-        match = self._line(r"^Hardware:\s*(\d+) x (\d+) GB GPU")
+        match = self.header_line(HARDWARE)
         return float(match.group(2)) if match else None
 
     @cached_property
     def prep_args(self) -> dict[str, str]:
         """The `python -m prep.build` command of the header as {"--flag": value}."""
-        match = self._line(r"python -m prep\.build .*$")
+        match = self.header_line(r"python -m prep\.build .*$")
         if not match:
             return {}
         words = shlex.split(match.group(0))[3:]
@@ -84,7 +85,8 @@ class Run:
 
     @property
     def context_parallel(self) -> int:
-        return int(self.cfg.get("context_parallel_size") or 1)
+        """As Axolotl reads it, the deprecated name included."""
+        return int(self.cfg.get("context_parallel_size") or self.cfg.get("sequence_parallel_degree") or 1)
 
     @property
     def data_parallel(self) -> int:
@@ -108,7 +110,7 @@ class Run:
         return (f"{self.micro_batch} micro-batch x {self.accumulation} accumulation"
                 f" x {self.data_parallel} data-parallel {ranks} = {self.global_batch} sequences/step")
 
-    @cached_property
+    @property
     def deepspeed(self) -> dict | None:
         name = self.cfg.get("deepspeed")
         return json.loads((ROOT / name).read_text()) if name and (ROOT / name).is_file() else None
@@ -130,11 +132,14 @@ class Run:
 def load_run(path: str | Path) -> Run:
     path = Path(path)
     text = path.read_text(encoding="utf-8")
-    header = []
+    header = []  # one entry per logical line: a trailing backslash continues it
     for line in text.splitlines():
         if not line.startswith("#"):
             break
-        header.append(line[1:].strip())
+        if header and header[-1].endswith("\\"):
+            header[-1] = header[-1][:-1].rstrip() + " " + line[1:].strip()
+        else:
+            header.append(line[1:].strip())
     return Run(path, yaml.safe_load(text), header)
 
 
@@ -249,7 +254,7 @@ def header_problems(run: Run) -> list[str]:
     name = run.path.name
     if not run.command or Path(run.command[2]).name != name:
         out.append(f"header: no `axolotl train axolotl_configs/{name}` launch command")
-    if not run._line(r"^Hardware:"):
+    if not run.header_line(r"^Hardware:"):
         out.append("header: no `Hardware:` line")
     if run.cfg.get("use_ray"):
         if "--use-ray" not in run.command:

@@ -113,6 +113,15 @@ def read_rows(path: str | Path) -> list[dict]:
     return readers[suffix](path)
 
 
+def write_table(path: str | Path, rows: list[dict]) -> None:
+    """Rows as canonical JSONL, without the bookkeeping keys that start with '_'."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", encoding="utf-8") as handle:
+        for row in rows:
+            handle.write(json.dumps({k: v for k, v in row.items() if not k.startswith("_")}, ensure_ascii=False) + "\n")
+
+
 def _decode(path: Path) -> str:
     """UTF-8 text (a leading BOM, as Excel writes, is dropped); undecodable bytes are kept as
     surrogate escapes so that `_check_cells` can name the row and field they are in."""

@@ -9,10 +9,14 @@ plus the stance pairs asked against them (they share its token prefix).
     summarise  the latest messages verbatim, the earlier ones condensed by an LLM (`prep.summarise`)
     snippets   one context per message of a contributor: the message, its reply parent and the
                messages before it up to --snippet-context-tokens. Message-level data for small
-               encoders; its labels are the contributor's (weak labels) and predictions go back
-               to the contributor with any-yes over `meta.message_id`
-    focus      one context per contributor: all their messages, their reply parents and the
-               nearest preceding messages, in order, filling the budget
+               encoders. A snippet's training label is the contributor's label (weak labels):
+               a message that does not itself state the claim is still 'yes' when its author
+               stated it elsewhere; there are no message-level labels yet. Predictions go back
+               to the contributor with any-yes over the rows of one (conversation, statement,
+               contributor); `meta.message_id` names the message
+    focus      one context per contributor: all their messages (as many as fit, shortest first,
+               when not all do), their reply parents and the nearest preceding messages, in
+               order, filling the budget
 
 Every run of left-out messages shows as an omission line ("[… 14 messages omitted …]"). The
 budget leaves room for the question and answer turns of the layout (`question_groups`).
@@ -191,7 +195,14 @@ class Selection:
         return Context(context_id, lines, kept, n_tokens, self.budget, stance_indices, meta or {})
 
 
-def full(conversation: Conversation, counter: TokenCounter, sequence_len: int, options: Options = Options()) -> list[Context]:
+def render(counter: TokenCounter, selections: list[tuple[Selection, str, list[int], dict]]) -> list[Context]:
+    """Contexts of many selections; omission lines of new lengths are counted in one tokenizer call."""
+    counter.count_known([line for selection, *_ in selections for line in selection.omission_lines()])
+    return [selection.context(*details) for selection, *details in selections]
+
+
+def full(conversation: Conversation, counter: TokenCounter, sequence_len: int,
+         options: Options = Options()) -> list[Context]:
     """The whole conversation, one context shared by every pair."""
     everyone = list(range(len(conversation.stances)))
     return [Context(
@@ -204,7 +215,8 @@ def full(conversation: Conversation, counter: TokenCounter, sequence_len: int, o
     )]
 
 
-def truncate(conversation: Conversation, counter: TokenCounter, sequence_len: int, options: Options = Options()) -> list[Context]:
+def truncate(conversation: Conversation, counter: TokenCounter, sequence_len: int,
+             options: Options = Options()) -> list[Context]:
     """Whole messages dropped from one side (or the middle) until the context fits."""
     everyone = list(range(len(conversation.stances)))
     selection = Selection(conversation, counter, context_budget(conversation, counter, sequence_len, options, everyone))
@@ -226,7 +238,8 @@ def truncate(conversation: Conversation, counter: TokenCounter, sequence_len: in
     return [selection.context(f"{conversation.conversation_id}/truncate-{side}", everyone, {"truncate_side": side})]
 
 
-def snippets(conversation: Conversation, counter: TokenCounter, sequence_len: int, options: Options = Options()) -> list[Context]:
+def snippets(conversation: Conversation, counter: TokenCounter, sequence_len: int,
+             options: Options = Options()) -> list[Context]:
     """One context per message of each asked contributor: the message, its reply parent and the
     messages before it, up to options.snippet_context_tokens tokens of context."""
     selections = []
@@ -249,18 +262,17 @@ def snippets(conversation: Conversation, counter: TokenCounter, sequence_len: in
             message_id = conversation.messages[target]["message_id"]
             selections.append((selection, f"{conversation.conversation_id}/snippet/{message_id}", stance_indices,
                                {"message_id": message_id, "aggregate": "any-yes", "label_level": "contributor"}))
-    # nearly every snippet has an omission line of its own length: count them in one tokenizer call
-    counter.count_known([line for selection, *_ in selections for line in selection.omission_lines()])
-    return [selection.context(*details) for selection, *details in selections]
+    return render(counter, selections)
 
 
-def focus(conversation: Conversation, counter: TokenCounter, sequence_len: int, options: Options = Options()) -> list[Context]:
+def focus(conversation: Conversation, counter: TokenCounter, sequence_len: int,
+          options: Options = Options()) -> list[Context]:
     """One context per asked contributor: their messages first, then the messages they reply to,
     then the nearest preceding messages, one more before each of their messages per round.
 
     When not all their messages fit, as many as fit, shortest first: with the key message's
     position unknown, keeping the most messages gives it the best chance."""
-    contexts = []
+    selections = []
     for contributor, stance_indices in conversation.stances_by_contributor.items():
         selection = Selection(conversation, counter,
                               context_budget(conversation, counter, sequence_len, options, stance_indices))
@@ -280,12 +292,13 @@ def focus(conversation: Conversation, counter: TokenCounter, sequence_len: int, 
                     reach[anchor] = index - 1
                 else:
                     del reach[anchor]
-        contexts.append(selection.context(f"{conversation.conversation_id}/focus/{contributor}", stance_indices,
-                                          {"focus_contributor": contributor}))
-    return contexts
+        selections.append((selection, f"{conversation.conversation_id}/focus/{contributor}", stance_indices,
+                           {"focus_contributor": contributor}))
+    return render(counter, selections)
 
 
-def summarise(conversation: Conversation, counter: TokenCounter, sequence_len: int, options: Options = Options()) -> list[Context]:
+def summarise(conversation: Conversation, counter: TokenCounter, sequence_len: int,
+              options: Options = Options()) -> list[Context]:
     """The latest messages verbatim in (1 - summary_share) of the budget; everything before
     them condensed into summary lines, summaries of summaries until they fit."""
     if options.summariser is None:

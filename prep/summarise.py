@@ -15,6 +15,7 @@ import argparse
 import hashlib
 import json
 import os
+from functools import cached_property
 from pathlib import Path
 
 from prep import prompt
@@ -42,14 +43,24 @@ class OpenAIBackend:
 
 
 class TransformersBackend:
+    """Loads the model on the first summary it has to write: a fully cached run never loads it."""
+
     name = "transformers"
 
     def __init__(self, model: str):
-        from transformers import AutoModelForCausalLM, AutoTokenizer
-
         self.model = str(model)
-        self.tokenizer = AutoTokenizer.from_pretrained(self.model)
-        self.lm = AutoModelForCausalLM.from_pretrained(self.model).eval()
+
+    @cached_property
+    def tokenizer(self):
+        from transformers import AutoTokenizer
+
+        return AutoTokenizer.from_pretrained(self.model)
+
+    @cached_property
+    def lm(self):
+        from transformers import AutoModelForCausalLM
+
+        return AutoModelForCausalLM.from_pretrained(self.model).eval()
 
     def generate(self, request: str, max_tokens: int) -> str:
         import torch
@@ -93,9 +104,11 @@ class Summariser:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("summarise strategy")
     group.add_argument("--summariser", choices=BACKENDS, default="transformers")
-    group.add_argument("--summariser-model", help="local model folder, or the endpoint's model name (default: --tokenizer)")
+    group.add_argument("--summariser-model",
+                       help="local model folder, or the endpoint's model name (default: --tokenizer)")
     group.add_argument("--summariser-base-url", help="OpenAI-compatible endpoint (default: the client's)")
-    group.add_argument("--summariser-api-key-env", default="OPENAI_API_KEY", help="environment variable holding the key")
+    group.add_argument("--summariser-api-key-env", default="OPENAI_API_KEY",
+                       help="environment variable holding the key")
     group.add_argument("--summary-cache", type=Path, default=DEFAULT_CACHE)
     group.add_argument("--summary-max-tokens", type=int, default=128, help="longest summary the model may write")
 

@@ -2,11 +2,14 @@
 
 Each piece of text (a message text, a question, an answer) is tokenized once; a sample's
 length is the sum of its pieces plus the chat template's fixed overhead. That sum is exact
-because the prompt template joins pieces at clean tokenizer boundaries (see `prep.prompt`);
-`check_pieces` and `check_exact` prove it on real lines and samples and fail loudly for a
-tokenizer where it is not. Short pieces that repeat (message numbers, dates, times, author
-names, statements) are counted once per run, so prep costs about one tokenizer pass over the
-message texts, whatever the number of contributors and statements.
+because the prompt template joins pieces at clean tokenizer boundaries (see `prep.prompt`)
+and every piece is counted as it sits in the prompt, after other text (after a line break):
+byte-level BPE (SmolLM2, Llama 3, Qwen) and SentencePiece-style tokenizers (Mistral, Llama 2)
+alike. `check_pieces` and `check_exact` prove it on real lines and samples of every run and
+fail loudly for a tokenizer where it does not hold. Short pieces that repeat (message
+numbers, dates, times, author names, statements) are counted once per run, so prep costs
+about one tokenizer pass over the message texts, whatever the number of contributors and
+statements.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ from transformers import AutoTokenizer
 
 from prep import prompt
 
+ANCHOR = "\n"  # what every counted piece is measured after: a clean boundary for every tokenizer family
+
 
 class TokenCounter:
     def __init__(self, tokenizer_path: str):
@@ -25,12 +30,23 @@ class TokenCounter:
         self.known: dict[str, int] = {}  # token counts of short repeated pieces
         self.marker_bounds: dict[int, int] = {}
 
+    def encoded_lengths(self, texts: list[str]) -> list[int]:
+        if self.tokenizer.is_fast:  # skips building attention masks and offsets for every text
+            encoded = self.tokenizer.backend_tokenizer.encode_batch_fast(texts, add_special_tokens=False)
+            return [len(e.ids) for e in encoded]
+        return [len(ids) for ids in self.tokenizer(texts, add_special_tokens=False)["input_ids"]]
+
+    @cached_property
+    def anchor_tokens(self) -> int:
+        return self.encoded_lengths([ANCHOR])[0]
+
     def count(self, texts: list[str]) -> list[int]:
+        """Tokens each text takes inside the prompt, where it never starts the sequence: counted
+        after a line break, less the line break's own tokens. Tokenizers that mark the start of
+        a text (SentencePiece's leading '▁') would otherwise count a token too many."""
         if not texts:
             return []
-        if self.tokenizer.is_fast:  # skips building attention masks and offsets for every text
-            return [len(e.ids) for e in self.tokenizer.backend_tokenizer.encode_batch_fast(texts, add_special_tokens=False)]
-        return [len(ids) for ids in self.tokenizer(texts, add_special_tokens=False)["input_ids"]]
+        return [n - self.anchor_tokens for n in self.encoded_lengths([ANCHOR + text for text in texts])]
 
     def count_known(self, pieces: list[str]) -> list[int]:
         """Counts of short repeated pieces, each tokenized once per run."""
@@ -50,7 +66,8 @@ class TokenCounter:
             if want != got:
                 raise RuntimeError(
                     f"token accounting is not exact for {self.tokenizer_path}: {text[:80]!r}... counted {want} "
-                    f"tokens piece by piece, {got} as a whole. The tokenizer merges across the prompt's piece boundaries.")
+                    f"tokens piece by piece, {got} as a whole. The tokenizer merges across the prompt's piece "
+                    "boundaries.")
 
     def chat_ids(self, messages: list[dict], add_generation_prompt: bool = False) -> list[int]:
         return list(self.tokenizer.apply_chat_template(
@@ -58,7 +75,8 @@ class TokenCounter:
 
     @cached_property
     def newline(self) -> int:
-        return self.count(["\n"])[0]
+        """Tokens of the line break between two lines (alone, a line break may merge with the anchor)."""
+        return self.count(["[a\n[b"])[0] - sum(self.count(["[a", "[b"]))
 
     @cached_property
     def frame(self) -> int:
@@ -67,10 +85,18 @@ class TokenCounter:
 
     @cached_property
     def overhead(self) -> int:
-        """Chat-template tokens around the user content and the answer (system prompt, role tags)."""
-        probe = prompt.chat(prompt.context_text(["[1] x"]), "s", "c", "yes")
-        content, answer = probe[0]["content"], probe[1]["content"]
-        return len(self.chat_ids(probe)) - sum(self.count([content, answer]))
+        """Chat-template tokens around the user content and the answer (system prompt, role tags),
+        proven on short samples with every answer and with one and two question turns."""
+        lines = ["[1] x"]
+        questions = [prompt.question_text("s", "c"), prompt.question_text("t", "d")]
+        probe = prompt.multi_chat(prompt.context_text(lines), questions[:1], ["yes"])
+        overhead = len(self.chat_ids(probe)) - sum(self.count([probe[0]["content"], probe[1]["content"]]))
+        context_tokens, question_tokens = self.context_tokens(self.count(lines)), self.count(questions)
+        for answers in [[a] for a in prompt.ANSWERS] + [[a, b] for a in prompt.ANSWERS for b in prompt.ANSWERS]:
+            messages = prompt.multi_chat(prompt.context_text(lines), questions[:len(answers)], answers)
+            turns = self.questions_tokens(question_tokens[:len(answers)], answers)
+            self.check_exact(messages, overhead + context_tokens + turns)
+        return overhead
 
     @cached_property
     def turn_overhead(self) -> int:
@@ -78,7 +104,8 @@ class TokenCounter:
         questions = [prompt.question_text("s", "c"), prompt.question_text("t", "d")]
         one = prompt.multi_chat(prompt.context_text(["[1] x"]), questions[:1], ["yes"])
         two = prompt.multi_chat(prompt.context_text(["[1] x"]), questions, ["yes", "no"])
-        return len(self.chat_ids(two)) - len(self.chat_ids(one)) - sum(self.count([two[2]["content"], two[3]["content"]]))
+        added = sum(self.count([two[2]["content"], two[3]["content"]]))
+        return len(self.chat_ids(two)) - len(self.chat_ids(one)) - added
 
     @cached_property
     def answer_tokens(self) -> dict[str, int]:
@@ -87,7 +114,8 @@ class TokenCounter:
     def questions_tokens(self, question_tokens: list[int], answers: list[str] | None = None) -> int:
         """Tokens of the question + answer turns of one sample (the longest answers when not given)."""
         longest = max(self.answer_tokens.values())
-        answer_total = len(question_tokens) * longest if answers is None else sum(self.answer_tokens[a] for a in answers)
+        answer_total = (len(question_tokens) * longest if answers is None
+                        else sum(self.answer_tokens[a] for a in answers))
         return sum(question_tokens) + answer_total + self.turn_overhead * (len(question_tokens) - 1)
 
     def budget_for_context(self, sequence_len: int, question_groups: list[list[int]]) -> int:

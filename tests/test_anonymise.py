@@ -3,7 +3,8 @@
 The planted set is generated here with a fixed seed: messages in English, Singlish and
 Chinese, each carrying one planted item (NRIC/FIN with a valid checksum, SG phone, email,
 author-name mention, postal code, URL). An item counts as caught when its text is gone and the
-expected replacement stands in its place. Run with -s to print the recall table.
+expected replacement stands in its place (for a name part two authors share, such as "Lim",
+<PERSON>). Run with -s to print the recall table.
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ import pytest
 from prep.anonymise import AMBIGUOUS, ConversationAnonymiser, anonymise, private_dir, pseudonyms
 from prep.schema import UNKNOWN_AUTHOR, load_tables
 
-AUTHORS = ["Alice Tan", "Muhammad Faizal", "Priya Ramasamy", "Jonathan Lim", "aaron_goh", "kopi.uncle", "MrsLee88",
-           "陈伟明"]
+AUTHORS = ["Alice Tan", "Muhammad Faizal", "Priya Ramasamy", "Jonathan Lim", "Siti Nurhaliza Binte Osman", "Lim Ah Beng",
+           "aaron_goh", "kopi.uncle", "MrsLee88", "sgDad2019", "陈伟明", "Kumar"]
 TARGETS = {"SG_NRIC": 1.0, "SG_FIN": 1.0, "SG_PHONE": 1.0, "EMAIL_ADDRESS": 1.0, "AUTHOR": 0.95}
 
 
@@ -80,11 +81,12 @@ def planted_set(seed: int = 0) -> list[dict]:
         cases.append({"type": "URL", "value": shown, "text": f"read this {shown} first", "replacement": "<URL>"})
     names = pseudonyms([{"conversation_id": "c", "author": a} for a in AUTHORS])["c"]
     for author in AUTHORS:
-        for shown, expected in mention_forms(author):
-            template = rng.choice(["{} said it better", "agree with {}", "{}'s point is valid", "我同意{}的看法",
-                                   "ask {}, she knows", "ya lor {} correct"])
+        for (shown, expected), template in ((form, t) for form in mention_forms(author) for t in rng.sample([
+                "{} said it better", "agree with {}", "{}'s point is valid", "我同意{}的看法", "ask {}, she knows",
+                "ya lor {} correct", "like what {} say, CPF is for retirement"], 3)):
             cases.append({"type": "AUTHOR" if expected else "AUTHOR (not expected)", "value": shown,
-                          "text": template.format(shown), "replacement": ("@" if shown.startswith("@") else "") + names[author]})
+                          "text": template.format(shown),
+                          "replacement": (("@" if shown.startswith("@") else "") + names[author], AMBIGUOUS)})
     return cases
 
 
@@ -97,7 +99,8 @@ def recall() -> dict[str, tuple[int, int]]:
     for case in cases:
         out = anonymiser(case["text"])
         caught[case["type"]][1] += 1
-        caught[case["type"]][0] += case["value"] not in out and case["replacement"] in out
+        replacements = case["replacement"] if isinstance(case["replacement"], tuple) else (case["replacement"],)
+        caught[case["type"]][0] += case["value"] not in out and any(r in out for r in replacements)
     print("\n| PII type | planted | caught | recall |\n|---|---|---|---|")
     for kind, (hit, total) in sorted(caught.items()):
         print(f"| {kind} | {total} | {hit} | {hit / total:.1%} |")

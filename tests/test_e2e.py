@@ -15,7 +15,7 @@ from eval import predict, score
 from prep import build
 
 ROOT = Path(__file__).resolve().parent.parent
-SEQUENCE_LEN = 1024
+SEQUENCE_LEN = 512
 
 
 def run_axolotl(command: str, config: Path) -> None:
@@ -32,7 +32,7 @@ def pipeline(tmp_path_factory, model_dir, demo_dir):
     prepared = work / "prepared"
     report = build.main([
         "--messages", str(demo_dir / "messages.jsonl"), "--stances", str(demo_dir / "stances.jsonl"),
-        "--tokenizer", str(model_dir), "--strategy", "full", "--sequence-len", str(SEQUENCE_LEN),
+        "--tokenizer", str(model_dir), "--strategy", "focus", "--sequence-len", str(SEQUENCE_LEN),
         "--over-budget", "exclude", "--split", "0.625,0.125,0.25", "--out", str(prepared)])
 
     config = yaml.safe_load((ROOT / "axolotl_configs" / "smollm2_cpu.yml").read_text())

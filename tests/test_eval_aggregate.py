@@ -54,3 +54,8 @@ def test_pairs_are_kept_apart():
     rows = snippets(["yes", "no"]) + [{**r, "contributor": "B"} for r in snippets(["no"])]
     pairs = contributor_pairs(rows)
     assert [(p["contributor"], p["prediction"], p["snippets"]) for p in pairs] == [("A", "yes", 2), ("B", "no", 1)]
+
+
+def test_unparsed_text_counts_as_invalid():
+    assert contributor_pairs(snippets(["maybe"]))[0]["prediction"] == INVALID
+    assert contributor_pairs(snippets(["maybe", "yes"]))[0]["prediction"] == "yes"

@@ -2,13 +2,11 @@
 
 A "run" answers each demo pair with one annotator's vote (a missing vote is '[invalid]')
 and a seeded P(yes) on the side of that vote. Meta carries what prep writes (context_id,
-n_tokens) plus a language tag (zh when the contributor wrote any Chinese), so that every
-breakdown has something to group.
+and n_tokens, here a quarter of the conversation's characters).
 """
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from random import Random
 
@@ -17,28 +15,22 @@ import pytest
 from eval.runs import INVALID, PREDICTIONS_SCHEMA_VERSION, write_jsonl
 from prep.schema import load_tables
 
-CHINESE = re.compile(r"[\u4e00-\u9fff]")
-
-
 def demo_tables(demo_dir: Path):
     return load_tables(demo_dir / "messages.jsonl", demo_dir / "stances.jsonl")
 
 
 def annotator_run(tables, annotator: str, seed: int) -> list[dict]:
     rng = Random(seed)
-    chars, chinese = {}, set()
+    chars = {}
     for m in tables.messages:
         chars[m["conversation_id"]] = chars.get(m["conversation_id"], 0) + len(m["text"])
-        if CHINESE.search(m["text"]):
-            chinese.add((m["conversation_id"], m["author"]))
     rows = []
     for s in tables.stances:
         vote = s[annotator] or INVALID
         p_yes = None if vote == INVALID else (0.5 + rng.random() / 2 if vote == "yes" else rng.random() / 2)
         meta = {"conversation_id": s["conversation_id"], "statement_id": s["statement_id"],
                 "contributor": s["contributor"], "label": s["label"], "context_id": f"{s['conversation_id']}/full",
-                "n_tokens": chars[s["conversation_id"]] // 4,
-                "language": "zh" if (s["conversation_id"], s["contributor"]) in chinese else "en"}
+                "n_tokens": chars[s["conversation_id"]] // 4}
         rows.append({"schema_version": PREDICTIONS_SCHEMA_VERSION, "conversation_id": s["conversation_id"],
                      "statement_id": s["statement_id"], "contributor": s["contributor"], "gold": s["label"],
                      "context_id": meta["context_id"], "prediction": vote, "p_yes": p_yes, "raw": None,

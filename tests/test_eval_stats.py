@@ -36,6 +36,8 @@ def test_vectorised_metrics_match_scikit_learn():
         assert counts["recall"] == pytest.approx(recall_score(gold, predicted, labels=["yes"], average="macro"))
         assert counts["mcc"] == pytest.approx(matthews_corrcoef(gold, predicted))
         assert counts["accuracy"] == pytest.approx(contributor_metrics(gold, predicted)["accuracy"])
+        assert contributor_metrics(gold, predicted)["mcc"] == pytest.approx(matthews_corrcoef(gold, predicted))
+    assert contributor_metrics(["yes", "yes"], ["yes", "yes"])["mcc"] == matthews_corrcoef(["yes", "yes"], ["yes", "yes"]) == 0
 
 
 def test_mcc_by_hand_and_invalid_is_always_wrong():

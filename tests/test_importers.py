@@ -9,13 +9,12 @@ import json
 import re
 import shutil
 from collections import defaultdict
-from datetime import datetime
 from pathlib import Path
 
 import pytest
 
-from prep.importers import csd, rumoureval, write_jsonl
-from prep.schema import UNKNOWN_AUTHOR, Policy, ValidationError, load_tables, parse_timestamp
+from prep.importers import csd, rumoureval
+from prep.schema import UNKNOWN_AUTHOR, Policy, ValidationError, load_tables, parse_timestamp, write_table
 
 ROOT = Path(__file__).resolve().parent.parent
 RUMOUREVAL = ROOT / rumoureval.SOURCE
@@ -114,8 +113,8 @@ def test_csd_spreadsheet_and_csv_import_alike(csd_import):
 
 def test_csd_without_imputation_leaves_bad_times_to_the_policy(tmp_path):
     raw = csd.convert(argparse.Namespace(source=CSD_CSV, mixed="yes", impute_times=False))
-    write_jsonl(tmp_path / "messages.jsonl", raw.messages)
-    write_jsonl(tmp_path / "stances.jsonl", raw.stances)
+    write_table(tmp_path / "messages.jsonl", raw.messages)
+    write_table(tmp_path / "stances.jsonl", raw.stances)
     with pytest.raises(ValidationError) as caught:
         load_tables(tmp_path / "messages.jsonl", tmp_path / "stances.jsonl")
     bad = sum(not csd.usable_time(m["timestamp"]) for m in raw.messages)
@@ -125,7 +124,7 @@ def test_csd_without_imputation_leaves_bad_times_to_the_policy(tmp_path):
 
 
 def names_in(prepared: Path, names: set[str]) -> list[str]:
-    text = "".join(p.read_text(encoding="utf-8") for p in prepared.glob("*.jsonl"))
+    text = "".join(p.read_text(encoding="utf-8") for p in prepared.rglob("*.jsonl"))
     return sorted(n for n in names if len(n) >= 4 and re.search(rf"(?<![A-Za-z0-9_]){re.escape(n)}(?![A-Za-z0-9_])", text, re.I))
 
 
@@ -145,7 +144,8 @@ def test_rumoureval_one_command(tmp_path, model_dir):
     report = rumoureval.main(["--source", str(source), "--out", str(out), "--tokenizer", str(model_dir),
                               "--sequence-len", "4096", "--over-budget", "exclude"])
     private = out.with_name("rumoureval.private")
-    assert sorted(p.name for p in out.iterdir()) == ["dev.jsonl", "prep_report.json", "prep_report.md", "test.jsonl", "train.jsonl"]
+    assert sorted(p.name for p in out.iterdir()) == ["dev.jsonl", "prep_report.json", "prep_report.md", "tables", "test.jsonl",
+                                                      "train.jsonl"]
     assert {p.name for p in private.iterdir()} == {"messages.jsonl", "stances.jsonl", "import_report.json", "pseudonyms.json"}
     assert report["split_assignment"]["by"] == "given" and all(report["splits"][s]["samples"] for s in ("train", "dev", "test"))
     assert {"deleted_author", "source_author"} <= set(report["exclusions"]["counts"])
@@ -164,11 +164,11 @@ def test_csd_one_command(tmp_path, model_dir, csd_rows):
     argv = ["--source", str(source), "--out", str(out), "--tokenizer", str(model_dir), "--sequence-len", "8192",
             "--over-budget", "exclude"]
     report = csd.main(argv)
-    first = {p.name: p.read_bytes() for p in out.iterdir()}
+    first = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
     assert report["split_assignment"]["by"] == "stratified"
     assert sum(s["conversations"] for s in report["splits"].values()) == 30
     assert report["import"]["repairs"] and report["exclusions"]["counts"]["post_without_user"]
     assert report["languages"]["splits"]["train"]["share_zh"] > 0.9
     csd.main(argv)  # a re-run writes byte-identical files
-    assert {p.name: p.read_bytes() for p in out.iterdir()} == first
-    assert datetime.fromisoformat(json.loads(first["prep_report.json"])["import"]["repair_items"][0]["detail"].split("'")[3])
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == first
+    assert all(item["row"] and " -> " in item["detail"] for item in report["import"]["repair_items"])

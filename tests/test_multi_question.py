@@ -35,9 +35,9 @@ def run_build(messages, stances, model_dir, out, *flags: str) -> dict:
 @pytest.fixture(scope="module")
 def demo_multi(model_dir, demo_dir, tmp_path_factory):
     out = tmp_path_factory.mktemp("demo-multi")
-    report = run_build(demo_dir / "messages.jsonl", demo_dir / "stances.jsonl", model_dir, out, "--strategy", "truncate",
-                       "--layout", "multi", "--questions-per-sample", "5", "--sequence-len", "2048",
-                       "--split", "0.625,0.125,0.25")
+    report = run_build(demo_dir / "messages.jsonl", demo_dir / "stances.jsonl", model_dir, out,
+                       "--strategy", "truncate", "--layout", "multi", "--questions-per-sample", "5",
+                       "--sequence-len", "2048", "--split", "0.625,0.125,0.25")
     return out, report
 
 

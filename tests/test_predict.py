@@ -73,8 +73,11 @@ def test_loglik_cli_writes_versioned_rows_that_score(test_rows, model_dir, tmp_p
         assert row["meta"]["context_id"] == row["context_id"] and row["gold"] == row["meta"]["label"]
     run = json.loads((tmp_path / "run" / "run.json").read_text())
     assert run["mode"] == "loglik" and run["questions"] == 5
-    metrics = score.main(["--predictions", str(out)])
+    metrics = score.main(["--predictions", str(out), "--tables", str(test_rows.parent / "tables")])
     assert metrics["n"] == 5 and metrics["calibration"] is not None
+    assert {r["group"] for r in metrics["breakdowns"]["language"]} == {"en", "zh"}  # prep's detected languages
+    assert sum(r["n"] for r in metrics["breakdowns"]["position"]) == 5
+    assert set(metrics["human_ceiling"]["per_annotator"]) == {"annotator_1", "annotator_2", "annotator_3"}
 
 
 def test_generate_mode_parses_text_and_reads_the_same_p_yes(test_rows, model):
@@ -94,3 +97,15 @@ def test_rows_with_several_questions_are_refused(test_rows, model):
     row["messages"] += [{"role": "user", "content": "another question"}, {"role": "assistant", "content": "no"}]
     with pytest.raises(ValueError, match="several questions"):
         predict.predict(tokenizer, lm, [row])
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="vLLM scoring needs a GPU")
+def test_vllm_backend_matches_transformers_scores(test_rows, model_dir, tmp_path):
+    pytest.importorskip("vllm")
+    hf = predict.main(["--model", str(model_dir), "--data", str(test_rows), "--out", str(tmp_path / "hf" / "p.jsonl")])
+    fast = predict.main(["--model", str(model_dir), "--data", str(test_rows), "--out", str(tmp_path / "vllm" / "p.jsonl"),
+                         "--backend", "vllm"])
+    by_key = {(p["statement_id"], p["contributor"]): p["p_yes"] for p in hf}
+    assert len(fast) == len(hf)
+    for row in fast:
+        assert row["p_yes"] == pytest.approx(by_key[(row["statement_id"], row["contributor"])], abs=0.02)  # bf16 vs bf16

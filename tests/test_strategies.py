@@ -12,19 +12,22 @@ from pathlib import Path
 
 import pytest
 
-from prep import build, prompt
+from prep import build
 from prep.schema import load_tables
 from prep.strategies import STRATEGIES, Options, prepare_conversation
-from prep.summarise import OpenAIBackend, Summariser, TransformersBackend
+from prep.summarise import OpenAIBackend, Summariser
 from prep.synth import generate_long
 from prep.tokens import TokenCounter
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_LEN, LONG_LEN = 1024, 8192
 CONFIGS = {  # name -> (strategy, options)
-    "full": ("full", {}), "truncate-head": ("truncate", {"truncate_side": "head"}),
-    "truncate-tail": ("truncate", {"truncate_side": "tail"}), "truncate-middle": ("truncate", {"truncate_side": "middle"}),
-    "snippets": ("snippets", {"snippet_context_tokens": 300}), "focus": ("focus", {}),
+    "full": ("full", {}),
+    "truncate-head": ("truncate", {"truncate_side": "head"}),
+    "truncate-tail": ("truncate", {"truncate_side": "tail"}),
+    "truncate-middle": ("truncate", {"truncate_side": "middle"}),
+    "snippets": ("snippets", {"snippet_context_tokens": 300}),
+    "focus": ("focus", {}),
 }
 MESSAGE_LINE = re.compile(r"\[(\d+)\] ")
 OMISSION_LINE = re.compile(r"\[… (\d+) messages? omitted …\]$")
@@ -41,8 +44,8 @@ def prepare_all(messages: list[dict], stances: list[dict], counter: TokenCounter
     by_conversation = defaultdict(list)
     for stance in stances:
         by_conversation[stance["conversation_id"]].append(stance)
-    return [prepare_conversation(cid, [m for m in messages if m["conversation_id"] == cid], by_conversation[cid], counter)
-            for cid in sorted(by_conversation)]
+    return [prepare_conversation(cid, [m for m in messages if m["conversation_id"] == cid], by_conversation[cid],
+                                 counter) for cid in sorted(by_conversation)]
 
 
 @pytest.fixture(scope="module")
@@ -61,17 +64,19 @@ def long(counter) -> tuple:
 
 
 def check_lines(conversation, context, counter) -> None:
-    """Lines are in order, show exactly the kept messages, and every left-out run has one omission line."""
-    numbers, omitted, previous_omission = [], 0, False
+    """Lines are in order and show exactly the kept messages; every left-out run is one omission
+    line with its exact count."""
+    numbers, position, previous_omission = [], 1, False
     for line in context.lines:
         if (match := OMISSION_LINE.match(line)):
             assert not previous_omission, "two omission lines in a row"
-            omitted += int(match.group(1))
+            position += int(match.group(1))
         else:
             numbers.append(int(MESSAGE_LINE.match(line).group(1)))
+            assert numbers[-1] == position
+            position += 1
         previous_omission = bool(match)
-    assert numbers == [i + 1 for i in context.kept]
-    assert len(numbers) + omitted == len(conversation.messages)
+    assert numbers == [i + 1 for i in context.kept] and position == len(conversation.messages) + 1
     assert context.n_tokens == counter.context_tokens(counter.count(context.lines))
 
 
@@ -186,7 +191,8 @@ def test_snippet_rows_aggregate_back_to_the_contributor(counter, demo, long):
             assert conversation.messages[by_message[meta["message_id"]][0]]["author"] == meta["contributor"]
             assert meta["aggregate"] == "any-yes" and meta["label_level"] == "contributor"
             aggregated[(meta["conversation_id"], meta["statement_id"], meta["contributor"])].append(meta["label"])
-        gold = {(conversation.conversation_id, s["statement_id"], s["contributor"]): s["label"] for s in conversation.stances}
+        gold = {(conversation.conversation_id, s["statement_id"], s["contributor"]): s["label"]
+                for s in conversation.stances}
         assert {pair: "yes" if "yes" in labels else "no" for pair, labels in aggregated.items()} == gold
         assert all(len(labels) == len(conversation.by_author[pair[2]]) for pair, labels in aggregated.items())
     snippets = {c.meta["message_id"]: c for c in STRATEGIES["snippets"](long[0], counter, DEMO_LEN, options)}
@@ -198,7 +204,8 @@ def test_full_over_budget_is_an_error_or_a_counted_exclusion(counter, demo_dir):
     tables = load_tables(demo_dir / "messages.jsonl", demo_dir / "stances.jsonl")
     with pytest.raises(build.OverBudgetError, match=r"demo-\d+/full: context has \d+ tokens, budget"):
         build.build(tables, counter, "full", DEMO_LEN, {"train": 1.0, "dev": 0.0, "test": 0.0}, 0, "error")
-    rows, exclusions = build.build(tables, counter, "full", DEMO_LEN, {"train": 1.0, "dev": 0.0, "test": 0.0}, 0, "exclude")
+    rows, exclusions = build.build(tables, counter, "full", DEMO_LEN, {"train": 1.0, "dev": 0.0, "test": 0.0}, 0,
+                                   "exclude")
     excluded = [item for item in exclusions.items if item["reason"] == "over_budget"]
     assert excluded and len(rows["train"]) + len(excluded) == len(tables.stances)
 
@@ -275,18 +282,6 @@ def test_summarise_leaves_a_fitting_conversation_alone(counter, demo, tmp_path):
     assert context.lines == conversation.lines and backend.calls == 0
 
 
-def test_local_transformers_summariser_is_greedy_and_cached(model_dir, tiny_tables, tmp_path):
-    tables = load_tables(*tiny_tables)
-    lines = [prompt.message_line(i + 1, m, None) for i, m in enumerate(tables.messages) if m["conversation_id"] == "c1"]
-    backend = TransformersBackend(model_dir)
-    summariser = Summariser(backend, tmp_path, max_tokens=8)
-    first = summariser(lines)
-    assert first and "\n" not in first
-    assert prompt.one_line(backend.generate(prompt.SUMMARY_REQUEST.format(messages="\n".join(lines)), 8)) == first
-    assert summariser(lines) == first and summariser.calls == 1
-    assert len(list(tmp_path.glob("*/*.json"))) == 1
-
-
 def test_openai_summariser_reads_its_key_from_the_environment(monkeypatch):
     monkeypatch.delenv("STANCE_TEST_KEY", raising=False)
     with pytest.raises(ValueError, match=r"\$STANCE_TEST_KEY"):
@@ -296,24 +291,33 @@ def test_openai_summariser_reads_its_key_from_the_environment(monkeypatch):
     assert backend.client.base_url.host == "localhost" and backend.model == "gpt-4o-mini"
 
 
-def test_build_cli_records_strategy_settings_and_summarises_locally(model_dir, tiny_tables, tmp_path):
-    report = build.main([
-        "--messages", str(tiny_tables[0]), "--stances", str(tiny_tables[1]), "--tokenizer", str(model_dir),
-        "--strategy", "summarise", "--sequence-len", "200", "--split", "1,0,0", "--summariser-model", str(model_dir),
-        "--summary-cache", str(tmp_path / "cache"), "--summary-max-tokens", "8", "--summary-share", "0.5",
-        "--out", str(tmp_path / "out")])
+def test_build_cli_summarises_with_a_local_model_greedily_and_from_cache(model_dir, tiny_tables, tmp_path):
+    def run(out: str) -> dict:
+        return build.main([
+            "--messages", str(tiny_tables[0]), "--stances", str(tiny_tables[1]), "--tokenizer", str(model_dir),
+            "--strategy", "summarise", "--sequence-len", "200", "--split", "1,0,0",
+            "--summariser-model", str(model_dir),
+            "--summary-cache", str(tmp_path / "cache"), "--summary-max-tokens", "8", "--summary-share", "0.5",
+            "--out", str(tmp_path / out)])
+
+    report = run("first")
     settings = report["settings"]
     assert settings["strategy"] == "summarise" and settings["layout"] == "pair"
     assert settings["summariser"] == {"backend": "transformers", "model": str(model_dir), "max_tokens": 8,
                                       "cache": str(tmp_path / "cache")}
-    rows = [json.loads(line) for line in (tmp_path / "out" / "train.jsonl").read_text().splitlines()]
+    rows = [json.loads(line) for line in (tmp_path / "first" / "train.jsonl").read_text().splitlines()]
     assert len(rows) == report["splits"]["train"]["pairs"] == 5
     summarised = [r for r in rows if r["meta"].get("messages_summarised")]
     assert summarised and all(SUMMARY_LINE.search(r["messages"][0]["content"]) for r in summarised)
     assert all(r["meta"]["n_tokens"] <= 200 for r in rows)
-    assert list((tmp_path / "cache").glob("*/*.json"))
+    cached = sorted(tmp_path.glob("cache/*/*.json"))
+    assert cached
+    run("second")  # every summary from the cache, the model never loaded
+    assert (tmp_path / "second" / "train.jsonl").read_text() == (tmp_path / "first" / "train.jsonl").read_text()
+    assert sorted(tmp_path.glob("cache/*/*.json")) == cached
 
 
+@pytest.mark.slow
 def test_axolotl_preprocess_accepts_every_strategy_and_layout(counter, demo, long, model_dir, tmp_path):
     """One `axolotl preprocess` over rows of every strategy and layout, demo and generated long data:
     nothing dropped, Axolotl's token count is prep's, and labels sit on the answers and nowhere else."""
@@ -337,7 +341,8 @@ def test_axolotl_preprocess_accepts_every_strategy_and_layout(counter, demo, lon
                 path = tmp_path / f"{name}-{layout}-{data}.jsonl"
                 path.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows))
                 files.append(path)
-                expected += [(row["meta"]["n_tokens"], tuple(m["content"] for m in row["messages"][1::2])) for row in rows]
+                expected += [(row["meta"]["n_tokens"], tuple(m["content"] for m in row["messages"][1::2]))
+                             for row in rows]
     assert len(files) >= 20 and any(len(answers) > 1 for _, answers in expected)
 
     config = yaml.safe_load((ROOT / "axolotl_configs" / "smollm2_cpu.yml").read_text())

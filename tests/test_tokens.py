@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
-from prep import prompt
+from prep import build, prompt
 from prep.schema import load_tables
-from prep.strategies import prepare_conversation
+from prep.strategies import STRATEGIES, Options, prepare_conversation
 from prep.tokens import TokenCounter
 
 AWKWARD_MESSAGES = [  # (author, text): boundaries that merge under careless splitting
@@ -41,13 +43,15 @@ def awkward_conversation() -> tuple[list[dict], list[dict]]:
     return messages, stances
 
 
+def prepare_demo(tables, counter: TokenCounter) -> list:
+    ids = sorted({m["conversation_id"] for m in tables.messages})
+    return [prepare_conversation(cid, [m for m in tables.messages if m["conversation_id"] == cid],
+                                 [s for s in tables.stances if s["conversation_id"] == cid], counter) for cid in ids]
+
+
 def test_message_lines_count_piecewise_as_a_whole(counter, demo_tables):
     messages, stances = awkward_conversation()
-    conversations = [prepare_conversation("x", messages, stances, counter)]
-    for conversation_id in sorted({m["conversation_id"] for m in demo_tables.messages}):
-        conversations.append(prepare_conversation(
-            conversation_id, [m for m in demo_tables.messages if m["conversation_id"] == conversation_id],
-            [s for s in demo_tables.stances if s["conversation_id"] == conversation_id], counter))
+    conversations = [prepare_conversation("x", messages, stances, counter)] + prepare_demo(demo_tables, counter)
     lines = [line for c in conversations for line in c.lines]
     assert len(lines) == len(demo_tables.messages) + len(AWKWARD_MESSAGES)
     assert lines[4] == "[5] 2024-05-14 04:28 @heartlander: spaces and line breaks"  # whitespace collapsed
@@ -90,3 +94,48 @@ def test_sample_tokens_equal_the_chat_template(counter):
         assert len(counter.chat_ids(messages)) == counter.sample_tokens(context_tokens, question_tokens[:k], answers)
     budget = counter.budget_for_context(100, [question_tokens[:1], question_tokens])
     assert budget == 100 - counter.overhead - counter.questions_tokens(question_tokens)
+
+
+@pytest.fixture(scope="module")
+def metaspace_counter(demo_tables, tmp_path_factory) -> TokenCounter:
+    """A SentencePiece-style tokenizer like Mistral's and Llama 2's, trained here on the demo set:
+    '▁' marks spaces and the start of the text, digits stay single, a line break is a byte token."""
+    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    texts = [prompt.message_line(i, m, None) for i, m in enumerate(demo_tables.messages)]
+    texts += [prompt.INSTRUCTIONS, prompt.question_text("claim", "someone"), prompt.omission_line(12), "[INST] [/INST]"]
+    tokenizer = Tokenizer(models.BPE(unk_token="<unk>"))
+    tokenizer.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.Metaspace(prepend_scheme="first"),
+                                                       pre_tokenizers.Digits(individual_digits=True)])
+    tokenizer.train_from_iterator([t.replace("\n", " ") for t in texts],
+                                  trainers.BpeTrainer(vocab_size=3000, special_tokens=["<unk>", "<s>", "</s>"]))
+    spec = json.loads(tokenizer.to_str())
+    spec["model"]["byte_fallback"] = True
+    for byte in range(256):
+        spec["model"]["vocab"].setdefault(f"<0x{byte:02X}>", len(spec["model"]["vocab"]))
+    spec["pre_tokenizer"] = {"type": "Metaspace", "replacement": "▁", "prepend_scheme": "first", "split": False}
+    fast = PreTrainedTokenizerFast(tokenizer_object=Tokenizer.from_str(json.dumps(spec)),
+                                   bos_token="<s>", eos_token="</s>", unk_token="<unk>")
+    fast.chat_template = ("{{ bos_token }}{% for m in messages %}{% if m['role'] == 'user' %}"
+                          "{{ '[INST] ' + m['content'] + ' [/INST]' }}"
+                          "{% else %}{{ m['content'] + eos_token }}{% endif %}{% endfor %}")
+    assert fast.tokenize("the\n[1]") == ["▁the", "<0x0A>", "[", "1", "]"]
+    path = tmp_path_factory.mktemp("metaspace")
+    fast.save_pretrained(path)
+    return TokenCounter(path)
+
+
+def test_accounting_is_exact_for_a_sentencepiece_style_tokenizer(metaspace_counter, demo_tables):
+    conversations = prepare_demo(demo_tables, metaspace_counter)  # checks piecewise line counts on the way
+    checked = 0
+    for conversation in conversations:
+        for strategy in ("truncate", "focus", "snippets"):
+            for layout in ("pair", "multi"):
+                options = Options(layout=layout, questions_per_sample=3)
+                contexts = STRATEGIES[strategy](conversation, metaspace_counter, 1024, options)
+                for context in contexts[:2]:
+                    for row in build.sample_rows(conversation, context, metaspace_counter, strategy, layout, 3)[:2]:
+                        assert len(metaspace_counter.chat_ids(row["messages"])) == row["meta"]["n_tokens"] <= 1024
+                        checked += 1
+    assert checked > 200

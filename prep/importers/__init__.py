@@ -14,8 +14,9 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from prep import build
 from prep.anonymise import private_dir
-from prep.schema import Exclusions
+from prep.schema import Exclusions, write_table
 
 MIXED = ("yes", "no", "exclude")  # a contributor with both favour and against posts
 
@@ -39,18 +40,10 @@ def contributor_label(post_labels: set[str], favour: str, against: str, mixed: s
     return None if mixed == "exclude" else mixed
 
 
-def write_jsonl(path: Path, rows: list[dict]) -> None:
-    with open(path, "w", encoding="utf-8") as handle:
-        for row in rows:
-            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
-
-
 def main(name: str, convert, description: str, default_source: Path, argv: list[str] | None = None,
          add_arguments=lambda parser: None) -> dict:
     """Shared command line: import with `convert(args) -> Imported`, then prep.build on the tables."""
-    from prep import build
-
-    parser = argparse.ArgumentParser(description=description, epilog="All other options go to prep.build.")
+    parser = argparse.ArgumentParser(description=description, epilog="All other options go to prep.build.", allow_abbrev=False)
     parser.add_argument("--source", type=Path, default=default_source)
     parser.add_argument("--out", type=Path, required=True, help="prepared data folder (as prep.build's --out)")
     parser.add_argument("--mixed", choices=MIXED, default="yes",
@@ -59,9 +52,8 @@ def main(name: str, convert, description: str, default_source: Path, argv: list[
     args, build_args = parser.parse_known_args(argv)
     imported = convert(args)
     folder = private_dir(args.out)
-    folder.mkdir(parents=True, exist_ok=True)
-    write_jsonl(folder / "messages.jsonl", imported.messages)
-    write_jsonl(folder / "stances.jsonl", imported.stances)
+    write_table(folder / "messages.jsonl", imported.messages)
+    write_table(folder / "stances.jsonl", imported.stances)
     report = {"importer": name, "source": str(args.source),
               "settings": {k: str(v) for k, v in sorted(vars(args).items()) if k not in ("source", "out")},
               "counts": imported.counts, "exclusions": imported.exclusions.items, "repairs": imported.repairs.items}

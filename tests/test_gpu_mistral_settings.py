@@ -1,0 +1,98 @@
+"""mistral_snippet.yml's settings, trained for a few steps on a tiny Mistral-architecture model.
+
+QLoRA NF4, rank-8 q/k/v LoRA, bf16, gradient checkpointing, ZeRO-3 with CPU offload and, with
+two or more GPUs, context parallel size 2 over two processes: everything the real run does but
+the 7B weights. Also compares the plan's memory estimate with the measured peak. Needs CUDA,
+bitsandbytes and DeepSpeed's CPU Adam build; flash-attn is used when installed
+(requirements-gpu.txt), SDPA otherwise.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+import torch
+import yaml
+
+from prep import build
+from prep.memory import GiB, architecture, estimate
+from prep.plan import read_samples
+from prep.run_config import ROOT, Run, load_run
+
+pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+
+SEQUENCE_LEN = 1024
+STEPS = 3
+
+
+@pytest.fixture(scope="module")
+def tiny_mistral(tmp_path_factory, model_dir):
+    """A randomly initialised 4-layer Mistral with SmolLM2's tokenizer and chat template."""
+    from transformers import AutoTokenizer, MistralConfig, MistralForCausalLM
+
+    out = tmp_path_factory.mktemp("tiny-mistral")
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    config = MistralConfig(hidden_size=256, intermediate_size=768, num_hidden_layers=4, num_attention_heads=8,
+                           num_key_value_heads=2, vocab_size=len(tokenizer), max_position_embeddings=8192,
+                           sliding_window=None, bos_token_id=tokenizer.bos_token_id,
+                           eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id)
+    torch.manual_seed(0)
+    MistralForCausalLM(config).to(torch.bfloat16).save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    return out
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, tiny_mistral, demo_dir):
+    work = tmp_path_factory.mktemp("gpu-run")
+    build.main(["--messages", str(demo_dir / "messages.jsonl"), "--stances", str(demo_dir / "stances.jsonl"),
+                "--tokenizer", str(tiny_mistral), "--strategy", "focus", "--sequence-len", str(SEQUENCE_LEN),
+                "--split", "1,0,0", "--out", str(work / "prepared")])
+    processes = min(torch.cuda.device_count(), 2)
+    cfg = load_run(ROOT / "axolotl_configs" / "mistral_snippet.yml").cfg
+    cfg.pop("saves_per_epoch")
+    cfg.update(base_model=str(tiny_mistral), sequence_len=SEQUENCE_LEN, max_steps=STEPS,
+               context_parallel_size=processes, deepspeed=str(ROOT / cfg["deepspeed"]),
+               dataset_prepared_path=str(work / "axolotl"), output_dir=str(work / "adapter"))
+    if importlib.util.find_spec("flash_attn") is None:
+        cfg["attn_implementation"] = "sdpa"
+    cfg["datasets"][0]["path"] = str(work / "prepared" / "train.jsonl")
+    config = work / "mistral_snippet_tiny.yml"
+    config.write_text(yaml.safe_dump(cfg))
+    launcher = os.path.join(os.path.dirname(sys.executable), "accelerate")
+    env = {**os.environ, "PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"]}
+    result = subprocess.run([launcher, "launch", "--num_processes", str(processes), "-m", "axolotl.cli.train",
+                             str(config)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=1800)
+    return {"work": work, "cfg": cfg, "processes": processes, "result": result}
+
+
+def logged(output: str, key: str) -> list[float]:
+    return [float(v) for v in re.findall(rf"'{re.escape(key)}': ([0-9.eE+-]+|nan|inf)", output)]
+
+
+def test_runs_and_saves_the_adapter(trained):
+    result = trained["result"]
+    assert result.returncode == 0, f"{result.stdout[-3000:]}\n{result.stderr[-6000:]}"
+    losses = logged(result.stdout + result.stderr, "loss")
+    assert len(losses) >= STEPS and all(math.isfinite(x) for x in losses)
+    assert (trained["work"] / "adapter" / "adapter_model.safetensors").is_file()
+
+
+def test_memory_estimate_within_factor_two_of_measured_peak(trained):
+    result = trained["result"]
+    assert result.returncode == 0
+    measured = max(logged(result.stdout + result.stderr, "memory/max_allocated (GiB)"), default=0.0)
+    cfg, processes = trained["cfg"], trained["processes"]
+    run = Run(trained["work"] / "mistral_snippet_tiny.yml", cfg, [f"Hardware: {processes} x 80 GB GPU"])
+    longest = max(m["n_tokens"] for m in read_samples(trained["work"] / "prepared" / "train.jsonl"))
+    parts = estimate(run, architecture(cfg["base_model"]), longest).parts
+    tensors = sum(size for name, size in parts if not name.startswith("CUDA context")) / GiB  # as max_allocated counts
+    print(f"\npeak memory per GPU: measured {measured:.2f} GiB, estimated {tensors:.2f} GiB, "
+          f"error {100 * (tensors - measured) / measured:+.0f}%")
+    assert measured > 0 and 0.5 <= tensors / measured <= 2.0
