@@ -19,8 +19,9 @@ an address word (Blk, Road, Singapore, ...) is in the message. Each match become
 angle brackets (<SG_NRIC>, <EMAIL_ADDRESS>, ...).
 
 Not caught: names of people who did not post in the conversation (unless written as @handle),
-nicknames and other spellings of an author's name, an author's lower-case first name alone
-("alice" for Alice Tan), two-letter name parts alone ("Ng"), names in Chinese characters for
+nicknames and other spellings of an author's name, lower-case name parts of a handle ("aaron"
+for aaron_goh: handles are made of everyday words, "laksa_lover") or of first names shorter than
+four letters ("ben" for Ben Tan), two-letter name parts alone ("Ng"), names in Chinese characters for
 authors who post under a Latin name, street addresses without a postal code, foreign phone
 numbers, and ids (conversation_id, message_id), which stay as the source gives them.
 """
@@ -100,6 +101,12 @@ class NameMatcher:
                     known = self.forms.setdefault(form.lower(), pseudonym)
                     if known != pseudonym:  # two authors' handles that differ only in case or separator
                         self.forms[form.lower()] = AMBIGUOUS
+        for author, pseudonym in names.items():
+            first = author.split()[0] if " " in author.strip() else ""
+            if len(first) >= 4 and first.isalpha():  # a person's name: "alice" alone means Alice Tan too
+                known = self.forms.setdefault(first.lower(), pseudonym)
+                if known != pseudonym:
+                    self.forms[first.lower()] = AMBIGUOUS
         part_owners = defaultdict(set)
         for author, pseudonym in names.items():
             for part in _SEPARATORS.split(author):

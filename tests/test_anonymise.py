@@ -44,7 +44,8 @@ def mention_forms(author: str) -> list[tuple[str, bool]]:
     forms = [(author, True), ("@" + author.replace(" ", ""), True), (author.lower(), True), (author.upper(), True)]
     if len(parts) > 1:
         forms += [(parts[0].capitalize(), True), (parts[-1].capitalize(), True), ("@" + "_".join(parts).lower(), True),
-                  (parts[0].lower(), False)]  # a lower-case first name alone: documented as not caught
+                  # a lower-case first name alone: caught for a person's name of 4+ letters, not for handle parts
+                  (parts[0].lower(), " " in author and len(parts[0]) >= 4 and parts[0].isalpha())]
     return forms
 
 
