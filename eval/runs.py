@@ -15,6 +15,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from prep.schema import write_jsonl  # noqa: F401  (re-exported: eval writes runs with the one JSONL writer)
+
 PREDICTIONS_SCHEMA_VERSION = 2
 LABELS = ("yes", "no")
 INVALID = "[invalid]"
@@ -29,11 +31,6 @@ def read_jsonl(path: str | Path) -> list[dict]:
         return [json.loads(line) for line in handle if line.strip()]
 
 
-def write_jsonl(path: str | Path, rows: list[dict]) -> None:
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", encoding="utf-8") as handle:
-        for row in rows:
-            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
 
 
 def pair_key(row: dict) -> tuple[str, str, str]:

@@ -32,7 +32,7 @@ from prep import language, prompt
 from prep.anonymise import anonymise, private_dir, write_pseudonym_map
 from prep.panel import panel_report
 from prep.report import length_stats, write_report
-from prep.schema import Exclusions, Policy, Tables, load_tables, write_table
+from prep.schema import Exclusions, Policy, Tables, load_tables, write_jsonl, write_table
 from prep.split import SPLITS, assign, parse_fractions, shared_texts
 from prep.strategies import (STRATEGIES, Context, Conversation, Options, add_arguments as add_strategy_arguments,
                              options_from_args, prepare_conversation, question_groups)
@@ -128,9 +128,7 @@ def split_summary(split_rows: list[dict], sequence_len: int) -> dict:
 def write_outputs(out_dir: Path, rows: dict[str, list[dict]], report: dict) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
     for name, split_rows in rows.items():
-        with open(out_dir / f"{name}.jsonl", "w", encoding="utf-8") as handle:
-            for row in split_rows:
-                handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+        write_jsonl(out_dir / f"{name}.jsonl", split_rows)
     write_report(out_dir, report)
 
 
@@ -162,11 +160,12 @@ def main(argv: list[str] | None = None) -> dict:
     pseudonym_map = args.pseudonym_map or private_dir(args.out) / "pseudonyms.json"
     write_pseudonym_map(pseudonym_map, pseudonyms)
     languages = language.process(tables.messages, args.to_simplified, language.translator_from_args(args))
-    assignment, assigned_by = assign(tables.stances, tables.messages, parse_fractions(args.split), args.seed)
+    fractions = parse_fractions(args.split)
+    assignment, assigned_by = assign(tables.stances, tables.messages, fractions, args.seed)
     counter = TokenCounter(args.tokenizer)
     options = options_from_args(args)
     rows, exclusions = build(tables, counter, args.strategy, args.sequence_len,
-                             parse_fractions(args.split), args.seed, args.over_budget, options, assignment)
+                             fractions, args.seed, args.over_budget, options, assignment)
     report = {
         "settings": {"strategy": args.strategy, "sequence_len": args.sequence_len, "split": args.split,
                      "seed": args.seed, "over_budget": args.over_budget, "policy": asdict(policy),

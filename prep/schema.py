@@ -113,13 +113,18 @@ def read_rows(path: str | Path) -> list[dict]:
     return readers[suffix](path)
 
 
-def write_table(path: str | Path, rows: list[dict]) -> None:
-    """Rows as canonical JSONL, without the bookkeeping keys that start with '_'."""
+def write_jsonl(path: str | Path, rows) -> None:
+    """One JSON object per line, UTF-8, "\\n" line ends: byte-identical across runs. The one JSONL writer."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", encoding="utf-8") as handle:
+    with open(path, "w", encoding="utf-8", newline="\n") as handle:
         for row in rows:
-            handle.write(json.dumps({k: v for k, v in row.items() if not k.startswith("_")}, ensure_ascii=False) + "\n")
+            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def write_table(path: str | Path, rows: list[dict]) -> None:
+    """Rows as canonical JSONL, without the bookkeeping keys that start with '_'."""
+    write_jsonl(path, ({k: v for k, v in row.items() if not k.startswith("_")} for row in rows))
 
 
 def _decode(path: Path) -> str:

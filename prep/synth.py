@@ -30,6 +30,8 @@ from pathlib import Path
 from random import Random
 from typing import NamedTuple, Sequence
 
+from prep.schema import write_jsonl
+
 
 class Statement(NamedTuple):
     id: str
@@ -1637,11 +1639,6 @@ def generate_long(seed: int, n_conversations: int, chars: int, authors: int,
     return messages, stances, planted
 
 
-def write_jsonl(path: Path | str, rows: Sequence[dict]) -> None:
-    """One JSON object per line, UTF-8, "\\n" line ends: byte-identical across runs."""
-    with open(path, "w", encoding="utf-8", newline="\n") as f:
-        for row in rows:
-            f.write(json.dumps(row, ensure_ascii=False) + "\n")
 
 
 def describe(messages: Sequence[dict], stances: Sequence[dict]) -> dict:
