@@ -4,8 +4,7 @@
         --data data/prepared/demo/test.jsonl --out runs/smollm2_cpu/predictions.jsonl [--mode loglik]
 
 Modes: 'loglik' (default) reads P(yes) from the label-token log-probabilities, the shared
-prefix of each context run once (`eval.loglik`; on a GPU optionally through vLLM's prefix
-cache, --backend vllm, `eval.vllm_scoring`); 'generate' generates greedily per question and
+prefix of each context run once (`eval.loglik`); 'generate' generates greedily per question and
 parses the text (`eval.generate`). Rows follow `eval.runs`; a run.json beside them records
 the settings.
 """
@@ -66,20 +65,6 @@ def predict(tokenizer, model, rows: list[dict], threshold: float = 0.5, mode: st
     return predictions
 
 
-def predict_vllm(model_path: str, adapter: str | None, rows: list[dict], threshold: float) -> tuple[list[dict], float, str]:
-    """Loglik predictions through vLLM, rows of one context kept adjacent for its prefix cache."""
-    from eval.vllm_scoring import load_vllm, score_rows
-
-    tokenizer = AutoTokenizer.from_pretrained(model_path)
-    ordered = [r for contexts in by_conversation_and_context(rows).values() for group in contexts.values() for r in group]
-    llm = load_vllm(model_path, adapter)
-    started = time.perf_counter()
-    scores = score_rows(llm, tokenizer, ordered, loglik.answer_token_ids(tokenizer), adapter)
-    predictions = [prediction_row(r["meta"], "loglik", "yes" if s["p_yes"] >= threshold else "no", **s)
-                   for r, s in zip(ordered, scores)]
-    return predictions, time.perf_counter() - started, "cuda (vllm)"
-
-
 def main(argv: list[str] | None = None) -> list[dict]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", required=True)
@@ -87,22 +72,16 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser.add_argument("--data", required=True, type=Path, help="prepared JSONL (prep.build output)")
     parser.add_argument("--out", required=True, type=Path)
     parser.add_argument("--mode", choices=("loglik", "generate"), default="loglik")
-    parser.add_argument("--backend", choices=("hf", "vllm"), default="hf", help="vllm: loglik mode on a GPU")
     parser.add_argument("--threshold", type=float, default=0.5, help="decision threshold on P(yes) (loglik mode)")
     parser.add_argument("--batch-size", type=int, default=8, help="questions per forward pass after the shared prefix")
     parser.add_argument("--max-new-tokens", type=int, default=4, help="generate mode")
     args = parser.parse_args(argv)
     torch.manual_seed(0)
     rows = read_jsonl(args.data)
-    if args.backend == "vllm":
-        if args.mode != "loglik":
-            parser.error("--backend vllm scores in loglik mode only")
-        predictions, seconds, device = predict_vllm(args.model, args.adapter, rows, args.threshold)
-    else:
-        tokenizer, model = load_model(args.model, args.adapter)
-        started = time.perf_counter()
-        predictions = predict(tokenizer, model, rows, args.threshold, args.mode, args.batch_size, args.max_new_tokens)
-        seconds, device = time.perf_counter() - started, str(model.device)
+    tokenizer, model = load_model(args.model, args.adapter)
+    started = time.perf_counter()
+    predictions = predict(tokenizer, model, rows, args.threshold, args.mode, args.batch_size, args.max_new_tokens)
+    seconds, device = time.perf_counter() - started, str(model.device)
     write_jsonl(args.out, predictions)
     settings = {key: str(value) if isinstance(value, Path) else value for key, value in vars(args).items()}
     run = {**settings, "device": device, "questions": len(predictions), "seconds": round(seconds, 2)}

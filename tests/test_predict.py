@@ -97,15 +97,3 @@ def test_rows_with_several_questions_are_refused(test_rows, model):
     row["messages"] += [{"role": "user", "content": "another question"}, {"role": "assistant", "content": "no"}]
     with pytest.raises(ValueError, match="several questions"):
         predict.predict(tokenizer, lm, [row])
-
-
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="vLLM scoring needs a GPU")
-def test_vllm_backend_matches_transformers_scores(test_rows, model_dir, tmp_path):
-    pytest.importorskip("vllm")
-    hf = predict.main(["--model", str(model_dir), "--data", str(test_rows), "--out", str(tmp_path / "hf" / "p.jsonl")])
-    fast = predict.main(["--model", str(model_dir), "--data", str(test_rows), "--out", str(tmp_path / "vllm" / "p.jsonl"),
-                         "--backend", "vllm"])
-    by_key = {(p["statement_id"], p["contributor"]): p["p_yes"] for p in hf}
-    assert len(fast) == len(hf)
-    for row in fast:
-        assert row["p_yes"] == pytest.approx(by_key[(row["statement_id"], row["contributor"])], abs=0.02)  # bf16 vs bf16
