@@ -1,13 +1,14 @@
 import json
 import re
+import string
 import time
 from collections import defaultdict
 from pathlib import Path
 
 import pytest
 
-from prep.synth import (AGREE, DEMO_SEED, POSITION_WINDOWS, TOPICS, ZH_AGREE, clause, describe,
-                        generate_demo, generate_long, has_chinese, main, write_jsonl)
+from prep.synth import (DEMO_SEED, FILLER, KEY_MESSAGES, POSITION_WINDOWS, TOPICS, clause,
+                        describe, generate_demo, generate_long, has_chinese, main, write_jsonl)
 
 DEMO_DIR = Path(__file__).resolve().parent.parent / "data" / "demo"
 MESSAGE_KEYS = ["conversation_id", "message_id", "author", "timestamp", "text", "reply_to"]
@@ -167,7 +168,7 @@ def test_demo_gold_labels_match_the_messages(demo):
     posts = defaultdict(list)
     for m in messages:
         posts[m["conversation_id"], m["author"]].append(m)
-    agreements = set(AGREE + ZH_AGREE)
+    agreements = set(KEY_MESSAGES["agree"]["en"] + KEY_MESSAGES["agree"]["zh"])
     kinds = defaultdict(int)
     for row in stances:
         st = STATEMENTS[row["statement_id"]]
@@ -271,3 +272,16 @@ def test_cli_long_writes_three_files(tmp_path):
 def test_long_rejects_bad_arguments(bad):
     with pytest.raises(ValueError):
         generate_long(**(LONG_ARGS | bad))
+
+
+def test_phrase_tables_are_consistent():
+    """Statement ids are unique and name their topic, and every {placeholder} of a filler
+    sentence is a slot, so an edit to synth_data/ fails here rather than mid-generation."""
+    ids = [st.id for topic in TOPICS for st in topic.statements]
+    assert len(ids) == len(set(ids))
+    assert all(st.id.startswith(f"{t.key}-") for t in TOPICS for st in t.statements)
+    sentences = [s for t in TOPICS for s in t.neutral + t.zh_neutral]
+    sentences += FILLER["chatter"]["en"] + FILLER["chatter"]["zh"]
+    placeholders = {name for s in sentences for _, name, _, _ in string.Formatter().parse(s)
+                    if name is not None}
+    assert placeholders and placeholders <= set(FILLER["slots"])
