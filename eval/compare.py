@@ -16,9 +16,9 @@ from pathlib import Path
 
 from eval import stats
 from eval.aggregate import contributor_pairs
-from eval.metrics import HEADLINE, contributor_metrics
 from eval.runs import load_predictions, pair_key
 from eval.score import markdown_table
+from prep.metrics import HEADLINE, contributor_metrics
 
 
 def scored_pairs(run: Path) -> tuple[list[dict], dict]:

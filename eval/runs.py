@@ -15,12 +15,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from prep.schema import write_jsonl  # noqa: F401  (re-exported: eval writes runs with the one JSONL writer)
+from prep.schema import ANSWERS, INVALID, LABELS, write_jsonl  # noqa: F401  (re-exported: one vocabulary, one JSONL writer)
 
 PREDICTIONS_SCHEMA_VERSION = 2
-LABELS = ("yes", "no")
-INVALID = "[invalid]"
-ANSWERS = (*LABELS, INVALID)
 MODES = ("loglik", "generate", "api")
 PAIR_KEYS = ("conversation_id", "statement_id", "contributor")
 REQUIRED = (*PAIR_KEYS, "gold", "prediction", "mode")

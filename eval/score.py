@@ -20,9 +20,9 @@ from pathlib import Path
 
 from eval import breakdown, stats
 from eval.aggregate import AGGREGATIONS, contributor_pairs
-from eval.metrics import HEADLINE, contributor_metrics
 from eval.plots import breakdown_plot, reliability_plot
 from eval.runs import LABELS, load_predictions
+from prep.metrics import HEADLINE, contributor_metrics
 
 SCHEMA_VERSION = 2
 

@@ -14,8 +14,8 @@ from sklearn.metrics import brier_score_loss
 from statsmodels.stats.contingency_tables import mcnemar
 
 from eval.aggregate import contributor_pairs
-from eval.metrics import HEADLINE, from_counts
 from eval.runs import ANSWERS, LABELS
+from prep.metrics import HEADLINE, from_counts
 
 N_RESAMPLES = 2000
 CONFIDENCE = 0.95

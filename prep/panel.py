@@ -6,8 +6,9 @@ The gold label is the strict majority of the annotators present (`schema.majorit
 follows the tie policy: 'exclude' (no gold), 'yes' or 'no'. Agreement is Fleiss' kappa
 (statsmodels; items every annotator labelled) and Krippendorff's alpha (krippendorff,
 nominal; missing votes allowed). Human-level F1 scores each annotator against the majority of
-the *other* annotators, on the items where that majority exists, with eval's metrics: a
-model's F1 against the full-panel majority can be read against it.
+the *other* annotators, on the items where that majority exists, with the metrics that
+eval scores models with (`prep.metrics`): a model's F1 against the full-panel majority can be
+read against it.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import krippendorff
 import numpy as np
 from statsmodels.stats.inter_rater import aggregate_raters, fleiss_kappa
 
-from eval.metrics import contributor_metrics
+from prep.metrics import contributor_metrics
 from prep.schema import LABELS, Policy, load_tables, majority
 
 

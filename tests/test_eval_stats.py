@@ -9,8 +9,8 @@ from sklearn.calibration import calibration_curve
 from sklearn.metrics import f1_score, matthews_corrcoef, precision_score, recall_score
 
 from eval import stats
-from eval.metrics import confusion_counts, contributor_metrics, from_counts
 from eval.runs import INVALID
+from prep.metrics import confusion_counts, contributor_metrics, from_counts
 from test_eval_demo_runs import annotator_run, demo_tables
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ast
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,6 +13,7 @@ from prep.panel import agreement, human_f1, main, panel_report
 from prep.schema import Policy, ValidationError, load_tables, majority
 
 ANNOTATORS = ["annotator_1", "annotator_2", "annotator_3"]
+PREP = Path(__file__).resolve().parent.parent / "prep"
 
 
 def panel(rows: list[tuple]) -> list[dict]:
@@ -80,3 +83,15 @@ def test_demo_panel(demo_dir):
     tables = load_tables(demo_dir / "messages.jsonl", demo_dir / "stances.jsonl", Policy(annotator_tie="yes"))
     assert report["items"] == len(tables.stances) and report["annotators"] == 3
     assert 0 < report["fleiss_kappa"] <= 1 and 0 < report["human"]["mean_f1"] <= 1
+
+
+def test_prep_stands_below_eval():
+    """Panels score annotators with the metrics eval uses; they live in prep, so no prep module
+    imports eval."""
+    offenders = []
+    for path in sorted(PREP.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = ([alias.name for alias in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            offenders += [f"{path.name}: {n}" for n in names if n.split(".")[0] == "eval"]
+    assert offenders == []
