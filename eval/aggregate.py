@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from eval.runs import INVALID, LABELS, PAIR_KEYS, pair_key
+from prep.cli import UserError
 
 AGGREGATIONS = ("any-yes", "majority", "max-prob")
 
@@ -37,7 +38,7 @@ def combine(answers: list[str], p_yes: list[float | None], method: str, threshol
         return "yes" if yes > n / 2 else "no" if yes + invalid <= n / 2 else INVALID
     if method == "max-prob":
         if any(p is None for p in p_yes):
-            raise ValueError("max-prob aggregation needs P(yes) on every prediction (loglik mode)")
+            raise UserError("max-prob aggregation needs P(yes) on every prediction (loglik mode)")
         return "yes" if max(p_yes) >= threshold else "no"
     raise ValueError(f"aggregation must be one of {AGGREGATIONS}, not {method!r}")
 
@@ -51,7 +52,7 @@ def contributor_pairs(predictions: list[dict], method: str = "any-yes", threshol
     for key, rows in grouped.items():
         golds = {r["gold"] for r in rows}
         if len(golds) > 1:
-            raise ValueError(f"pair {key} has conflicting gold labels {sorted(golds)} across its predictions")
+            raise UserError(f"pair {key} has conflicting gold labels {sorted(golds)} across its predictions")
         p_yes = [r.get("p_yes") for r in rows]
         answers = [decide(p, r["prediction"], threshold) for p, r in zip(p_yes, rows)]
         known = [p for p in p_yes if p is not None]

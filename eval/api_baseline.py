@@ -28,6 +28,7 @@ from tqdm import tqdm
 
 from eval.parse import parse_answer
 from eval.runs import prediction_row, question_meta, read_jsonl, write_jsonl
+from prep.cli import UserError, run_cli
 
 
 @dataclass(frozen=True)
@@ -46,11 +47,13 @@ class ApiConfig:
 
     @classmethod
     def load(cls, path: Path, **overrides) -> ApiConfig:
+        if not Path(path).is_file():
+            raise UserError(f"{path}: config file not found")
         raw = yaml.safe_load(Path(path).read_text()) or {}
         prices = raw.pop("price_per_million_tokens", {}) or {}
         unknown = set(raw) - set(cls.__dataclass_fields__)
         if unknown:
-            raise ValueError(f"{path}: unknown setting(s) {sorted(unknown)}")
+            raise UserError(f"{path}: unknown setting(s) {sorted(unknown)}")
         raw.update({"price_input": prices.get("input", 0.0), "price_output": prices.get("output", 0.0)})
         raw.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**raw)
@@ -87,7 +90,7 @@ class ResponseCache:
 def make_client(config: ApiConfig) -> OpenAI:
     key = os.environ.get(config.api_key_env)
     if not key:
-        raise RuntimeError(f"set the API key in the environment variable {config.api_key_env}")
+        raise UserError(f"set the API key in the environment variable {config.api_key_env}")
     return OpenAI(api_key=key, base_url=config.base_url, max_retries=config.max_retries, timeout=config.timeout_s)
 
 
@@ -152,4 +155,4 @@ def main(argv: list[str] | None = None) -> tuple[list[dict], dict]:
 
 
 if __name__ == "__main__":
-    main()
+    run_cli(main)

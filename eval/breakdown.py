@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from statistics import median
 
+from prep.cli import UserError
 from prep.metrics import contributor_metrics
 
 LENGTH_EDGES = (1024, 2048, 4096, 8192, 16384, 32768, 65536, 131072)
@@ -80,8 +81,8 @@ def breakdowns(pairs: list[dict], contributors: dict[str, dict] | None = None) -
     if contributors is not None:
         missing = [p for p in pairs if (p["conversation_id"], p["contributor"]) not in contributors["position"]]
         if missing:
-            raise ValueError(f"{len(missing)} pairs have no messages in the messages table, e.g. "
-                             f"{missing[0]['conversation_id']}/{missing[0]['contributor']}")
+            raise UserError(f"{len(missing)} pairs have no messages in the messages table, e.g. "
+                            f"{missing[0]['conversation_id']}/{missing[0]['contributor']}")
         keys["language"] = (lambda p: contributors["language"][(p["conversation_id"], p["contributor"])], str)
         keys["position"] = (lambda p: contributors["position"][(p["conversation_id"], p["contributor"])], POSITIONS.index)
     return {name: group_metrics(pairs, key, order) for name, (key, order) in keys.items()}

@@ -18,13 +18,14 @@ from eval import stats
 from eval.aggregate import contributor_pairs
 from eval.runs import load_predictions, pair_key
 from eval.score import markdown_table
+from prep.cli import UserError, run_cli
 from prep.metrics import HEADLINE, contributor_metrics
 
 
 def scored_pairs(run: Path) -> tuple[list[dict], dict]:
     metrics_file = run / "metrics.json"
     if not metrics_file.exists():
-        raise FileNotFoundError(f"{metrics_file}: score the run first (python -m eval.score --predictions {run}/predictions.jsonl)")
+        raise UserError(f"{metrics_file}: score the run first (python -m eval.score --predictions {run}/predictions.jsonl)")
     metrics = json.loads(metrics_file.read_text())
     pairs = contributor_pairs(load_predictions(run / "predictions.jsonl"), metrics["aggregation"], metrics["threshold"]["value"])
     return pairs, metrics
@@ -35,11 +36,11 @@ def compare(a: list[dict], b: list[dict], seed: int = 0) -> dict:
     b_by_key = {pair_key(p): p for p in b}
     shared = [p for p in a if pair_key(p) in b_by_key]
     if not shared:
-        raise ValueError("the two runs share no (conversation, statement, contributor) pair")
+        raise UserError("the two runs share no (conversation, statement, contributor) pair")
     a_shared, b_shared = shared, [b_by_key[pair_key(p)] for p in shared]
     for x, y in zip(a_shared, b_shared):
         if x["gold"] != y["gold"]:
-            raise ValueError(f"gold labels differ for {pair_key(x)}: {x['gold']} vs {y['gold']}")
+            raise UserError(f"gold labels differ for {pair_key(x)}: {x['gold']} vs {y['gold']}")
     metrics = [contributor_metrics([p["gold"] for p in run], [p["prediction"] for p in run]) for run in (a_shared, b_shared)]
     intervals = stats.bootstrap_by_conversation(
         [a_shared, b_shared], lambda m: {name: m[1][name] - m[0][name] for name in HEADLINE}, seed) or {}
@@ -84,4 +85,4 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    run_cli(main)

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import torch
 
+from prep.cli import UserError
+
 ANSWER_VARIANTS = {"yes": ("yes", "Yes", "YES", " yes", " Yes"), "no": ("no", "No", "NO", " no", " No")}
 
 
@@ -25,7 +27,7 @@ def answer_token_ids(tokenizer) -> dict[str, list[int]]:
         encoded = [tokenizer.encode(v, add_special_tokens=False) for v in variants]
         ids[answer] = sorted({e[0] for e in encoded if len(e) == 1})
         if not ids[answer]:
-            raise ValueError(f"the tokenizer has no single-token spelling of {answer!r}")
+            raise UserError(f"the tokenizer has no single-token spelling of {answer!r}")
     return ids
 
 

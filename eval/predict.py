@@ -24,11 +24,15 @@ from transformers import AutoModelForCausalLM, AutoTokenizer
 from eval import loglik
 from eval.generate import generate_answer
 from eval.runs import prediction_row, question_meta, read_jsonl, write_jsonl
+from prep.cli import UserError, run_cli
 
 
 def load_model(model_path: str, adapter: str | None = None):
     dtype = torch.bfloat16 if torch.cuda.is_available() else torch.float32
-    tokenizer = AutoTokenizer.from_pretrained(model_path)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(model_path)
+    except OSError as error:  # not a model folder, nor a model in the local cache
+        raise UserError(f"--model {model_path}: {error}") from None
     model = AutoModelForCausalLM.from_pretrained(model_path, dtype=dtype)
     if adapter:
         from peft import PeftModel
@@ -91,4 +95,4 @@ def main(argv: list[str] | None = None) -> list[dict]:
 
 
 if __name__ == "__main__":
-    main()
+    run_cli(main)

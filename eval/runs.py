@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from prep.cli import UserError
 from prep.schema import ANSWERS, INVALID, LABELS, write_jsonl  # noqa: F401  (re-exported: one vocabulary, one JSONL writer)
 
 PREDICTIONS_SCHEMA_VERSION = 2
@@ -24,8 +25,21 @@ REQUIRED = (*PAIR_KEYS, "gold", "prediction", "mode")
 
 
 def read_jsonl(path: str | Path) -> list[dict]:
-    with open(path, encoding="utf-8") as handle:
-        return [json.loads(line) for line in handle if line.strip()]
+    """Rows of an input file; a missing file or a line that is not JSON is the user's to fix."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            lines = handle.readlines()
+    except FileNotFoundError:
+        raise UserError(f"{path}: file not found") from None
+    rows = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError as error:
+            raise UserError(f"{path}: line {number}: not JSON ({error.msg})") from None
+    return rows
 
 
 
@@ -38,8 +52,8 @@ def question_meta(row: dict) -> dict:
     """The meta of a prepared one-question row; rows that ask several questions are for training."""
     meta = row["meta"]
     if sum(m["role"] == "assistant" for m in row["messages"]) > 1 or "pairs" in meta:
-        raise ValueError(f"{meta.get('context_id')}: a row with several questions (multi layout) cannot be "
-                         "scored; eval reads dev/test rows, which prep writes one pair per row")
+        raise UserError(f"{meta.get('context_id')}: a row with several questions (multi layout) cannot be "
+                        "scored; eval reads dev/test rows, which prep writes one pair per row")
     return meta
 
 
@@ -60,15 +74,15 @@ def load_predictions(path: str | Path) -> list[dict]:
     """Read and check a predictions file; a bad row is an error naming file, row and field."""
     rows = read_jsonl(path)
     if not rows:
-        raise ValueError(f"{path}: no predictions")
+        raise UserError(f"{path}: no predictions")
     for number, row in enumerate(rows, start=1):
         for field in REQUIRED:
             if field not in row:
-                raise ValueError(f"{path}: row {number}, field '{field}': missing")
+                raise UserError(f"{path}: row {number}, field '{field}': missing")
         if row["gold"] not in LABELS:
-            raise ValueError(f"{path}: row {number}, field 'gold': {row['gold']!r} is not a gold label yes/no")
+            raise UserError(f"{path}: row {number}, field 'gold': {row['gold']!r} is not a gold label yes/no")
         p_yes = row.get("p_yes")
         if p_yes is not None and not 0.0 <= p_yes <= 1.0:
-            raise ValueError(f"{path}: row {number}, field 'p_yes': {p_yes} is not a probability")
+            raise UserError(f"{path}: row {number}, field 'p_yes': {p_yes} is not a probability")
         row.setdefault("meta", {})
     return rows

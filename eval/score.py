@@ -22,6 +22,7 @@ from eval import breakdown, stats
 from eval.aggregate import AGGREGATIONS, contributor_pairs
 from eval.plots import breakdown_plot, reliability_plot
 from eval.runs import LABELS, load_predictions
+from prep.cli import run_cli
 from prep.metrics import HEADLINE, contributor_metrics
 
 SCHEMA_VERSION = 2
@@ -144,4 +145,4 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    run_cli(main)

@@ -15,6 +15,7 @@ from statsmodels.stats.contingency_tables import mcnemar
 
 from eval.aggregate import contributor_pairs
 from eval.runs import ANSWERS, LABELS
+from prep.cli import UserError
 from prep.metrics import HEADLINE, from_counts
 
 N_RESAMPLES = 2000
@@ -74,7 +75,7 @@ def tune_threshold(dev_predictions: list[dict], method: str) -> dict:
     """The P(yes) threshold with the best contributor-level F1 on dev (ties: nearest 0.5)."""
     p_yes = np.array([p["p_yes"] for p in dev_predictions if p.get("p_yes") is not None])
     if len(p_yes) < len(dev_predictions):
-        raise ValueError("threshold tuning needs P(yes) on every dev prediction (loglik mode)")
+        raise UserError("threshold tuning needs P(yes) on every dev prediction (loglik mode)")
     candidates = np.unique(p_yes)
     if len(candidates) > MAX_THRESHOLD_CANDIDATES:
         candidates = np.unique(np.quantile(p_yes, np.linspace(0, 1, MAX_THRESHOLD_CANDIDATES)))

@@ -30,6 +30,7 @@ from pathlib import Path
 
 from prep import language, prompt
 from prep.anonymise import anonymise, private_dir, write_pseudonym_map
+from prep.cli import UserError, run_cli
 from prep.panel import panel_report
 from prep.report import length_stats, write_report
 from prep.schema import Exclusions, Policy, Tables, load_tables, write_jsonl, write_table
@@ -39,7 +40,7 @@ from prep.strategies import (STRATEGIES, Context, Conversation, Options, add_arg
 from prep.tokens import TokenCounter
 
 
-class OverBudgetError(ValueError):
+class OverBudgetError(UserError):
     pass
 
 
@@ -192,4 +193,4 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    run_cli(main)

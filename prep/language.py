@@ -22,6 +22,7 @@ from collections import Counter
 from functools import cache
 from pathlib import Path
 
+from prep.cli import UserError
 from prep.schema import SPLIT_NAMES
 
 CODES = {"ENGLISH": "en", "CHINESE": "zh", "MALAY": "ms", "TAMIL": "ta"}
@@ -125,7 +126,7 @@ def translator_from_args(args: argparse.Namespace) -> Translator | None:
     if not args.translate_to:
         return None
     if not args.translate_model:
-        raise ValueError("--translate-to needs --translate-model (the endpoint's model name)")
+        raise UserError("--translate-to needs --translate-model (the endpoint's model name)")
     from prep.summarise import OpenAIBackend
 
     backend = OpenAIBackend(args.translate_model, args.translate_base_url, args.translate_api_key_env)

@@ -20,6 +20,7 @@ import krippendorff
 import numpy as np
 from statsmodels.stats.inter_rater import aggregate_raters, fleiss_kappa
 
+from prep.cli import run_cli
 from prep.metrics import contributor_metrics
 from prep.schema import LABELS, Policy, load_tables, majority
 
@@ -82,4 +83,4 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    run_cli(main)

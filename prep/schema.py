@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
+from prep.cli import UserError
+
 MESSAGE_COLUMNS = ("conversation_id", "message_id", "author", "timestamp", "text")
 STANCE_COLUMNS = ("conversation_id", "statement_id", "statement", "contributor")
 ANNOTATOR_PREFIX = "annotator_"
@@ -49,7 +51,7 @@ class Problem:
         return f"{where}, field '{self.field}': {self.message}" if self.field else f"{where}: {self.message}"
 
 
-class ValidationError(ValueError):
+class ValidationError(UserError):
     """All blocking problems of one input, reported together so one run shows them all."""
 
     def __init__(self, problems: list[Problem]):

@@ -14,6 +14,7 @@ import math
 import random
 from collections import defaultdict
 
+from prep.cli import UserError
 from prep.prompt import one_line
 from prep.schema import SPLIT_COLUMN, SPLIT_NAMES as SPLITS
 
@@ -22,9 +23,12 @@ MIN_SHARED_CHARS = 20  # shorter texts ("lol", "+1", "同意") are not evidence 
 
 def parse_fractions(text: str) -> dict[str, float]:
     """'0.6,0.2,0.2' -> {'train': 0.6, 'dev': 0.2, 'test': 0.2}."""
-    values = [float(v) for v in text.split(",")]
+    try:
+        values = [float(v) for v in text.split(",")]
+    except ValueError:
+        values = []
     if len(values) != len(SPLITS) or any(v < 0 for v in values) or abs(sum(values) - 1) > 1e-6:
-        raise ValueError(f"--split needs three non-negative fractions summing to 1, got {text!r}")
+        raise UserError(f"--split needs three non-negative fractions summing to 1, got {text!r}")
     return dict(zip(SPLITS, values))
 
 

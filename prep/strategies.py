@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from prep import prompt
+from prep.cli import UserError
 from prep.summarise import Summariser, add_arguments as add_summariser_arguments, from_args as summariser_from_args
 from prep.tokens import TokenCounter
 
@@ -90,9 +91,9 @@ class Options:
 
     def __post_init__(self):
         if self.layout not in LAYOUTS or self.truncate_side not in TRUNCATE_SIDES:
-            raise ValueError(f"layout must be one of {LAYOUTS} and truncate_side one of {TRUNCATE_SIDES}")
+            raise UserError(f"layout must be one of {LAYOUTS} and truncate_side one of {TRUNCATE_SIDES}")
         if self.questions_per_sample < 1 or self.snippet_context_tokens < 0 or not 0 < self.summary_share < 1:
-            raise ValueError("questions_per_sample >= 1, snippet_context_tokens >= 0 and 0 < summary_share < 1")
+            raise UserError("questions_per_sample >= 1, snippet_context_tokens >= 0 and 0 < summary_share < 1")
 
     def record(self) -> dict:
         return {"layout": self.layout, "questions_per_sample": self.questions_per_sample,

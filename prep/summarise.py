@@ -19,6 +19,7 @@ from functools import cached_property
 from pathlib import Path
 
 from prep import prompt
+from prep.cli import UserError
 
 BACKENDS = ("transformers", "openai")
 DEFAULT_CACHE = Path("data/prepared/summary-cache")
@@ -32,7 +33,7 @@ class OpenAIBackend:
 
         key = os.environ.get(api_key_env)
         if not key:
-            raise ValueError(f"the openai summariser reads its API key from ${api_key_env}, which is not set")
+            raise UserError(f"the openai summariser reads its API key from ${api_key_env}, which is not set")
         self.model = model
         self.client = OpenAI(base_url=base_url, api_key=key)
 

@@ -34,6 +34,7 @@ from typing import NamedTuple, Sequence
 
 import yaml
 
+from prep.cli import UserError, run_cli
 from prep.schema import write_jsonl
 
 
@@ -496,13 +497,15 @@ def generate_long(seed: int, n_conversations: int, chars: int, authors: int,
 
     Returns messages, stances (label column) and planted (where each planted message is)."""
     if not positions or any(p not in POSITION_WINDOWS for p in positions):
-        raise ValueError(f"positions must be a non-empty list drawn from {list(POSITION_WINDOWS)}")
+        raise UserError(f"positions must be a non-empty list drawn from {list(POSITION_WINDOWS)}")
     if len(positions) > min(len(t.statements) for t in TOPICS):
-        raise ValueError("at most one planted message per statement of a topic")
+        raise UserError("at most one planted message per statement of a topic")
     if chars < LONG_MIN_CHARS:
-        raise ValueError(f"chars must be at least {LONG_MIN_CHARS}")
+        raise UserError(f"chars must be at least {LONG_MIN_CHARS}")
     if authors < 10:
-        raise ValueError("authors must be at least 10")
+        raise UserError("authors must be at least 10")
+    if n_conversations < 1:
+        raise UserError("conversations must be at least 1")
     rng = Random(f"long:{seed}")
     order = rng.sample(TOPICS, len(TOPICS))
     messages, stances, planted = [], [], []
@@ -577,4 +580,4 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_cli(main)

@@ -18,6 +18,7 @@ import yaml
 from eval import api_baseline, score
 from eval.parse import parse_answer
 from prep import build
+from prep.cli import UserError
 from prep.default_model import gguf_path
 
 KEY_ENV = "STANCE_TEST_API_KEY"
@@ -114,5 +115,5 @@ def test_a_wrong_key_is_refused_by_the_server(setup, monkeypatch):
 
 def test_a_missing_key_names_the_variable(setup, monkeypatch):
     monkeypatch.delenv(KEY_ENV)
-    with pytest.raises(RuntimeError, match=KEY_ENV):
+    with pytest.raises(UserError, match=KEY_ENV):
         api_baseline.main(setup["args"])

@@ -9,6 +9,7 @@ from sklearn.metrics import f1_score
 
 from eval import compare, score
 from eval.runs import INVALID, read_jsonl, write_jsonl
+from prep.cli import UserError
 from prep.schema import majority
 from test_eval_demo_runs import demo_runs  # noqa: F401  (fixture)
 
@@ -126,5 +127,5 @@ def test_compare_two_runs(demo_runs, demo_dir, tmp_path):
 
 
 def test_compare_needs_scored_runs(tmp_path):
-    with pytest.raises(FileNotFoundError, match="score the run first"):
+    with pytest.raises(UserError, match="score the run first"):
         compare.scored_pairs(tmp_path)

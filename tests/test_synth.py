@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from prep.cli import UserError
 from prep.synth import (DEMO_SEED, FILLER, KEY_MESSAGES, POSITION_WINDOWS, TOPICS, clause,
                         describe, generate_demo, generate_long, has_chinese, main, write_jsonl)
 
@@ -268,9 +269,9 @@ def test_cli_long_writes_three_files(tmp_path):
 
 @pytest.mark.parametrize("bad", [dict(positions=["early"]), dict(positions=[]),
                                  dict(positions=["start"] * 5), dict(chars=1_000),
-                                 dict(authors=3)])
+                                 dict(authors=3), dict(n_conversations=0)])
 def test_long_rejects_bad_arguments(bad):
-    with pytest.raises(ValueError):
+    with pytest.raises(UserError):
         generate_long(**(LONG_ARGS | bad))
 
 

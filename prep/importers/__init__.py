@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import random
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from prep import build
 from prep.anonymise import private_dir
+from prep.cli import UserError
 from prep.schema import Exclusions, write_table
 
 MIXED = ("yes", "no", "exclude")  # a contributor with both favour and against posts
@@ -40,6 +42,19 @@ def contributor_label(post_labels: set[str], favour: str, against: str, mixed: s
     return None if mixed == "exclude" else mixed
 
 
+def sample_conversations(imported: Imported, per_split: int, seed: int) -> dict:
+    """Keep `per_split` conversations of each split the stances name (seeded), drop the rest's rows."""
+    by_split: dict[str, set] = {}
+    for stance in imported.stances:
+        by_split.setdefault(stance.get("split", "all"), set()).add(stance["conversation_id"])
+    rng = random.Random(seed)
+    kept = {c for ids in by_split.values() for c in rng.sample(sorted(ids), min(per_split, len(ids)))}
+    imported.messages = [m for m in imported.messages if m["conversation_id"] in kept]
+    imported.stances = [s for s in imported.stances if s["conversation_id"] in kept]
+    return {"per_split": per_split, "seed": seed, "conversations_kept": len(kept),
+            "conversations_left_out": len(set().union(*by_split.values())) - len(kept)}
+
+
 def main(name: str, convert, description: str, default_source: Path, argv: list[str] | None = None,
          add_arguments=lambda parser: None) -> dict:
     """Shared command line: import with `convert(args) -> Imported`, then prep.build on the tables."""
@@ -48,9 +63,17 @@ def main(name: str, convert, description: str, default_source: Path, argv: list[
     parser.add_argument("--out", type=Path, required=True, help="prepared data folder (as prep.build's --out)")
     parser.add_argument("--mixed", choices=MIXED, default="yes",
                         help="label of a contributor with posts both for and against (default: yes, they did express it)")
+    parser.add_argument("--sample-conversations", type=int, metavar="N",
+                        help="keep a seeded sample of N conversations per given split (all, if the source has none), "
+                             "for quick runs; the sample is recorded in the import report")
+    parser.add_argument("--sample-seed", type=int, default=0)
     add_arguments(parser)
     args, build_args = parser.parse_known_args(argv)
+    if not args.source.exists():
+        raise UserError(f"{args.source}: not found (--source: the dataset as downloaded)")
     imported = convert(args)
+    if args.sample_conversations:
+        imported.counts["sample"] = sample_conversations(imported, args.sample_conversations, args.sample_seed)
     folder = private_dir(args.out)
     write_table(folder / "messages.jsonl", imported.messages)
     write_table(folder / "stances.jsonl", imported.stances)

@@ -23,6 +23,7 @@ import argparse
 from collections import Counter, defaultdict
 from pathlib import Path
 
+from prep.cli import run_cli
 from prep.importers import Imported, contributor_label, main as import_main
 from prep.schema import UNKNOWN_AUTHOR, Problem, ValidationError, parse_timestamp, read_rows
 
@@ -119,4 +120,4 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    run_cli(main)

@@ -20,6 +20,7 @@ from collections import Counter, defaultdict
 from datetime import datetime, timezone
 from pathlib import Path
 
+from prep.cli import run_cli
 from prep.importers import Imported, contributor_label, main as import_main
 from prep.schema import UNKNOWN_AUTHOR
 
@@ -122,4 +123,4 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    run_cli(main)
