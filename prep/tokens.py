@@ -19,6 +19,7 @@ from functools import cached_property
 from transformers import AutoTokenizer
 
 from prep import prompt
+from prep.cli import UserError
 
 ANCHOR = "\n"  # what every counted piece is measured after: a clean boundary for every tokenizer family
 
@@ -26,7 +27,10 @@ ANCHOR = "\n"  # what every counted piece is measured after: a clean boundary fo
 class TokenCounter:
     def __init__(self, tokenizer_path: str):
         self.tokenizer_path = str(tokenizer_path)
-        self.tokenizer = AutoTokenizer.from_pretrained(self.tokenizer_path)
+        try:
+            self.tokenizer = AutoTokenizer.from_pretrained(self.tokenizer_path)
+        except OSError as error:  # not a model folder, nor a model in the local cache
+            raise UserError(f"--tokenizer {self.tokenizer_path}: {error}") from None
         self.known: dict[str, int] = {}  # token counts of short repeated pieces
         self.marker_bounds: dict[int, int] = {}
 

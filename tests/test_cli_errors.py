@@ -24,19 +24,22 @@ BAD_MESSAGES = ("conversation_id,message_id,author,timestamp,text\n"
                 "c1,m1,Alice,2024-03-01T09:00:00+08:00,Hello\n"
                 "c1,m2,,2024-03-01T09:05:00+08:00,Hi\n"
                 "c1,m3,Bob,yesterday,Hey\n")
+GOOD_MESSAGES = BAD_MESSAGES.replace(",,", ",Chen,").replace("yesterday", "2024-03-01T09:07:00+08:00")
 STANCES = "conversation_id,statement_id,statement,contributor,label\nc1,s1,S,Alice,yes\n"
-# In run order: each before anything imports it (prep.panel before prep.build, eval.score
-# before eval.compare), as a fresh `python -m` would find it.
-MODULES = ["prep.synth", "prep.panel", "prep.build", "prep.importers.csd", "prep.importers.rumoureval",
-           "eval.score", "eval.compare", "eval.api_baseline", "eval.predict"]
+# Cases named by their command, in run order: each module before anything imports it
+# (prep.panel before prep.build, eval.score before eval.compare), as `python -m` finds it.
+CASES = ["prep.synth", "prep.panel", "prep.build", "prep.build --tokenizer", "prep.importers.csd",
+         "prep.importers.rumoureval", "eval.score", "eval.compare", "eval.api_baseline", "eval.predict"]
 VALIDATION = ["error: 2 validation problem(s):", "messages.csv: row 2, field 'author': empty",
               "messages.csv: row 3, field 'timestamp': not a usable ISO 8601 time: 'yesterday'"]
 
-# Runs each (module, argv) as __main__ and writes {module: {status, stderr}} to a JSON file.
+# Runs each (case, argv) with the case's module as __main__ and writes
+# {case: {status, stderr}} to a JSON file.
 DRIVER = r"""
 import contextlib, io, json, runpy, sys, traceback
 cases, out, results = json.loads(sys.argv[1]), sys.argv[2], {}
-for module, argv in cases:
+for case, argv in cases:
+    module = case.split()[0]
     stderr = io.StringIO()
     sys.argv = [module, *argv]
     with contextlib.redirect_stderr(stderr):
@@ -48,15 +51,16 @@ for module, argv in cases:
         except BaseException:
             traceback.print_exc()
             status = 1
-    results[module] = {"status": status, "stderr": stderr.getvalue()}
+    results[case] = {"status": status, "stderr": stderr.getvalue()}
 with open(out, "w") as handle:
     json.dump(results, handle)
 """
 
 
 def cases(folder: Path) -> dict[str, tuple[list[str], list[str]]]:
-    """module: (arguments, what stderr must say)."""
+    """case: (arguments, what stderr must say)."""
     (folder / "messages.csv").write_text(BAD_MESSAGES, encoding="utf-8")
+    (folder / "good_messages.csv").write_text(GOOD_MESSAGES, encoding="utf-8")
     (folder / "stances.csv").write_text(STANCES, encoding="utf-8")
     row = {"conversation_id": "c1", "statement_id": "s1", "contributor": "Alice", "prediction": "yes", "mode": "api"}
     (folder / "no_gold.jsonl").write_text(json.dumps(row) + "\n", encoding="utf-8")
@@ -64,14 +68,17 @@ def cases(folder: Path) -> dict[str, tuple[list[str], list[str]]]:
         (folder / run).mkdir()
     tables = ["--messages", str(folder / "messages.csv"), "--stances", str(folder / "stances.csv")]
     missing = folder / "missing"
+    build = ["--stances", str(folder / "stances.csv"), "--tokenizer", str(missing), "--sequence-len", "512",
+             "--out", str(folder / "out")]
     source = [["--source", str(missing), "--out", str(folder / "out")],
               [f"error: {missing}: not found (--source: the dataset as downloaded)"]]
     return {
         "prep.synth": (["long", "--out", str(folder / "synth"), "--chars", "1000"],
                        ["error: chars must be at least 50000"]),
         "prep.panel": (tables, VALIDATION),
-        "prep.build": ([*tables, "--tokenizer", str(missing), "--sequence-len", "512", "--out", str(folder / "out")],
-                       VALIDATION),
+        "prep.build": (["--messages", str(folder / "messages.csv"), *build], VALIDATION),
+        "prep.build --tokenizer": (["--messages", str(folder / "good_messages.csv"), *build],
+                                   [f"error: --tokenizer {missing}: "]),
         "prep.importers.csd": source,
         "prep.importers.rumoureval": source,
         "eval.score": (["--predictions", str(folder / "no_gold.jsonl")],
@@ -90,19 +97,19 @@ def outcomes(tmp_path_factory) -> tuple[dict, dict]:
     folder = tmp_path_factory.mktemp("cli")
     expected = cases(folder)
     results = folder / "results.json"
-    assert sorted(expected) == sorted(MODULES)
-    argv = json.dumps([[module, expected[module][0]] for module in MODULES])
+    assert sorted(expected) == sorted(CASES)
+    argv = json.dumps([[case, expected[case][0]] for case in CASES])
     subprocess.run([sys.executable, "-c", DRIVER, argv, str(results)], cwd=ROOT, env=ENV, check=True, timeout=600)
     return expected, json.loads(results.read_text())
 
 
-@pytest.mark.parametrize("module", MODULES)
-def test_user_error_exits_2_with_its_message(outcomes, module):
+@pytest.mark.parametrize("case", CASES)
+def test_user_error_exits_2_with_its_message(outcomes, case):
     expected, results = outcomes
-    result = results[module]
+    result = results[case]
     assert "Traceback" not in result["stderr"], result["stderr"]
     assert result["status"] == 2, result
-    for line in expected[module][1]:
+    for line in expected[case][1]:
         assert line in result["stderr"]
 
 
