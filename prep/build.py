@@ -21,23 +21,30 @@ OUT/tables/ holds the pseudonymised tables, which eval joins predictions with.
 
 from __future__ import annotations
 
-import argparse
-import json
-from collections import Counter, defaultdict
-from dataclasses import asdict
-from itertools import groupby
-from pathlib import Path
+import time
 
-from prep import language, prompt
-from prep.anonymise import anonymise, private_dir, write_pseudonym_map
-from prep.cli import UserError, run_cli
-from prep.panel import panel_report
-from prep.report import length_stats, write_report
-from prep.schema import Exclusions, Policy, Tables, load_tables, write_jsonl, write_table
-from prep.split import SPLITS, assign, parse_fractions, shared_texts
-from prep.strategies import (STRATEGIES, Context, Conversation, Options, add_arguments as add_strategy_arguments,
+_IMPORTS_STARTED = time.perf_counter()
+
+import argparse  # noqa: E402 (the imports are timed for the report)
+import json  # noqa: E402
+from collections import Counter, defaultdict  # noqa: E402
+from dataclasses import asdict  # noqa: E402
+from itertools import groupby  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import NamedTuple  # noqa: E402
+
+from prep import identifiers, language, parallel, prompt  # noqa: E402
+from prep.anonymise import anonymise, private_dir, write_pseudonym_map  # noqa: E402
+from prep.cli import UserError, run_cli  # noqa: E402
+from prep.names import lexicon  # noqa: E402
+from prep.report import Stages, length_stats, write_report  # noqa: E402
+from prep.schema import Exclusions, Policy, Tables, load_tables, write_jsonl, write_table  # noqa: E402
+from prep.split import SPLITS, assign, parse_fractions, shared_texts  # noqa: E402
+from prep.strategies import (STRATEGIES, Context, Conversation, Options, add_arguments as add_strategy_arguments,  # noqa: E402
                              options_from_args, prepare_conversation, question_groups)
-from prep.tokens import TokenCounter
+from prep.tokens import TokenCounter  # noqa: E402
+
+IMPORT_SECONDS = time.perf_counter() - _IMPORTS_STARTED
 
 
 class OverBudgetError(UserError):
@@ -75,37 +82,69 @@ def sample_rows(conversation: Conversation, context: Context, counter: TokenCoun
     return rows
 
 
+class BuildSettings(NamedTuple):
+    counter: TokenCounter
+    strategy: str
+    sequence_len: int
+    over_budget: str
+    options: Options
+
+
+def build_conversation(settings: BuildSettings, task: tuple[str, list[dict], list[dict], str]) -> tuple[list[dict], list[dict]]:
+    """One conversation's rows (the train split in options.layout, dev and test one row per pair)
+    and the exclusions of its over-budget pairs."""
+    conversation_id, messages, stances, split = task
+    counter, options = settings.counter, settings.options
+    conversation = prepare_conversation(conversation_id, messages, stances, counter)
+    rows, exclusions = [], Exclusions()
+    for context in STRATEGIES[settings.strategy](conversation, counter, settings.sequence_len, options):
+        if context.n_tokens > context.budget:
+            detail = (f"{context.context_id}: context has {context.n_tokens} tokens, budget {context.budget} "
+                      f"(sequence_len {settings.sequence_len})")
+            if settings.over_budget == "error":
+                raise OverBudgetError(f"{detail}; use a shortening strategy or --over-budget exclude")
+            for index in context.stance_indices:
+                stance = stances[index]
+                exclusions.add("over_budget", "stances", stance["_row"], detail, conversation_id=conversation_id,
+                               statement_id=stance["statement_id"], contributor=stance["contributor"])
+            continue
+        layout = options.layout if split == "train" else "pair"
+        rows += sample_rows(conversation, context, counter, settings.strategy, layout, options.questions_per_sample)
+    return rows, exclusions.items
+
+
 def build(tables: Tables, counter: TokenCounter, strategy: str, sequence_len: int,
           fractions: dict[str, float], seed: int, over_budget: str,
-          options: Options = Options(), assignment: dict[str, str] | None = None) -> tuple[dict[str, list[dict]], Exclusions]:
+          options: Options = Options(), assignment: dict[str, str] | None = None,
+          workers: int = 1) -> tuple[dict[str, list[dict]], Exclusions]:
     """Rows per split; the train split in options.layout, dev and test one row per pair (for eval).
-    Conversations go to splits by `assignment` if given, else by `split.assign`."""
+    Conversations go to splits by `assignment` if given, else by `split.assign`. Conversations
+    are built on `workers` processes (one for the summarise strategy, whose model stays here);
+    the rows are the same whatever their number."""
     exclusions = tables.exclusions
     stances_by_conversation = defaultdict(list)
     for stance in tables.stances:
         stances_by_conversation[stance["conversation_id"]].append(stance)
     assignment = assignment or assign(tables.stances, tables.messages, fractions, seed)[0]
-    rows = {name: [] for name in SPLITS}
+    conversations, tasks = [], []
     for conversation_id, messages in groupby(tables.messages, key=lambda m: m["conversation_id"]):
         stances = stances_by_conversation.get(conversation_id)
-        if not stances:
+        conversations.append((conversation_id, bool(stances)))
+        if stances:
+            tasks.append((conversation_id, list(messages), stances, assignment[conversation_id]))
+    counter.overhead  # the chat template's counts, measured once here (forked workers inherit them)
+    settings = BuildSettings(counter, strategy, sequence_len, over_budget, options)
+    sizes = [len(task[1]) for task in tasks]
+    results = iter(parallel.ordered_map(build_conversation, settings, tasks, 1 if options.summariser else workers,
+                                        {"desc": "build", "unit": " messages", "total": sum(sizes)}, sizes))
+    rows = {name: [] for name in SPLITS}
+    for conversation_id, has_stances in conversations:  # in input order, and so are the exclusions
+        if not has_stances:
             exclusions.add("conversation_without_stances", "messages", None, conversation_id=conversation_id)
             continue
-        conversation = prepare_conversation(conversation_id, list(messages), stances, counter)
-        for context in STRATEGIES[strategy](conversation, counter, sequence_len, options):
-            if context.n_tokens > context.budget:
-                detail = (f"{context.context_id}: context has {context.n_tokens} tokens, budget {context.budget} "
-                          f"(sequence_len {sequence_len})")
-                if over_budget == "error":
-                    raise OverBudgetError(f"{detail}; use a shortening strategy or --over-budget exclude")
-                for index in context.stance_indices:
-                    stance = stances[index]
-                    exclusions.add("over_budget", "stances", stance["_row"], detail, conversation_id=conversation_id,
-                                   statement_id=stance["statement_id"], contributor=stance["contributor"])
-                continue
-            split = assignment[conversation_id]
-            layout = options.layout if split == "train" else "pair"
-            rows[split].extend(sample_rows(conversation, context, counter, strategy, layout, options.questions_per_sample))
+        conversation_rows, excluded = next(results)
+        rows[assignment[conversation_id]].extend(conversation_rows)
+        exclusions.items.extend(excluded)
     for split_rows in rows.values():
         if split_rows:  # the accounting is exact by construction; prove it on the longest sample
             longest = max(split_rows, key=lambda r: r["meta"]["n_tokens"])
@@ -126,11 +165,13 @@ def split_summary(split_rows: list[dict], sequence_len: int) -> dict:
     }
 
 
-def write_outputs(out_dir: Path, rows: dict[str, list[dict]], report: dict) -> None:
-    out_dir.mkdir(parents=True, exist_ok=True)
-    for name, split_rows in rows.items():
-        write_jsonl(out_dir / f"{name}.jsonl", split_rows)
-    write_report(out_dir, report)
+def panel_section(tables: Tables, tie: str) -> dict | None:
+    """Annotator agreement; statsmodels and scikit-learn (3 s of imports) load only for a panel."""
+    if len(tables.annotators) < 2:
+        return None
+    from prep.panel import panel_report
+
+    return panel_report(tables.stances, tables.annotators, tie)
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -150,23 +191,35 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--pseudonym-map", type=Path, help="where the author -> pseudonym map goes (default: OUT.private/)")
     parser.add_argument("--import-report", type=Path, help="an importer's report: its exclusions and repairs join this one")
     parser.add_argument("--out", required=True, type=Path)
+    parser.add_argument("--workers", type=int, default=parallel.available_cores(),
+                        help="processes for anonymisation, languages and build (default: every core); "
+                             "the output is the same for any number")
     args = parser.parse_args(argv)
 
+    parallel.single_threaded_tokenizers()  # the workers use the cores; see prep.parallel
+    stages = Stages(imports=IMPORT_SECONDS)
     policy = Policy(**{name: getattr(args, name) for name in Policy.__dataclass_fields__})
+    fractions = parse_fractions(args.split)
     tables = load_tables(args.messages, args.stances, policy)
     imported = json.loads(args.import_report.read_text(encoding="utf-8")) if args.import_report else None
     if imported:
         tables.exclusions.items[:0] = imported["exclusions"]  # the import stage's, first
-    tables, pseudonyms, replaced = anonymise(tables)  # before anything is rendered
+    stages.done("load")
+    counter, options = TokenCounter(args.tokenizer), options_from_args(args)
+    translator = language.translator_from_args(args)
+    identifiers.recognizers(), lexicon()  # built before the workers fork, which share them
+    stages.done("setup")
+    tables, pseudonyms, replaced = anonymise(tables, args.workers)  # before anything is rendered
     pseudonym_map = args.pseudonym_map or private_dir(args.out) / "pseudonyms.json"
     write_pseudonym_map(pseudonym_map, pseudonyms)
-    languages = language.process(tables.messages, args.to_simplified, language.translator_from_args(args))
-    fractions = parse_fractions(args.split)
+    stages.done("anonymise")
+    languages = language.process(tables.messages, args.to_simplified, translator, args.workers)
+    stages.done("languages")
     assignment, assigned_by = assign(tables.stances, tables.messages, fractions, args.seed)
-    counter = TokenCounter(args.tokenizer)
-    options = options_from_args(args)
+    stages.done("split")
     rows, exclusions = build(tables, counter, args.strategy, args.sequence_len,
-                             fractions, args.seed, args.over_budget, options, assignment)
+                             fractions, args.seed, args.over_budget, options, assignment, args.workers)
+    stages.done("build")
     report = {
         "settings": {"strategy": args.strategy, "sequence_len": args.sequence_len, "split": args.split,
                      "seed": args.seed, "over_budget": args.over_budget, "policy": asdict(policy),
@@ -180,14 +233,18 @@ def main(argv: list[str] | None = None) -> dict:
         "anonymisation": {"authors": sum(map(len, pseudonyms.values())), "pseudonym_map": str(pseudonym_map),
                           "replaced": replaced},
         "languages": {**languages, "splits": language.language_stats(tables.messages, assignment)},
-        "panel": panel_report(tables.stances, tables.annotators, policy.annotator_tie),
+        "panel": panel_section(tables, policy.annotator_tie),
         "import": imported and {**{k: imported[k] for k in ("importer", "source", "settings", "counts")},
                                 "repairs": dict(Counter(r["reason"] for r in imported["repairs"])),
                                 "repair_items": imported["repairs"]},
     }
-    write_outputs(args.out, rows, report)
+    for name, split_rows in rows.items():
+        write_jsonl(args.out / f"{name}.jsonl", split_rows)
     for name in ("messages", "stances"):  # pseudonymised, as the rows name contributors: eval joins on these
         write_table(args.out / "tables" / f"{name}.jsonl", getattr(tables, name))
+    stages.done("report and write")
+    report["timing"] = stages.record(args.workers)
+    write_report(args.out, report)
     print((args.out / "prep_report.md").read_text())
     return report
 

@@ -3,7 +3,11 @@
 Detection is lingua's, restricted to the languages of the target use (English, Chinese, Malay,
 Tamil): restricting the candidates makes it fast (CSD's 5,880 comments in about 0.1 s) and
 keeps Singlish from being read as another Latin-script language. Texts with no letters
-("👍") are 'und'.
+("👍") are 'und'. Each message is detected once; a plain-ASCII text can only be English or Malay
+(the others need their scripts), and its first `ASCII_SAMPLE` characters decide which: lingua's
+work grows with the text, and a forum post runs to thousands of characters. Conversations are
+detected on worker processes (`prep.parallel`), each with lingua's single-threaded call: its
+parallel call starts a thread pool that a forked worker cannot use.
 
 Translation (off by default) sends every message not detected as the target language to an
 OpenAI-compatible endpoint (`prep.summarise.OpenAIBackend`) and caches the answers in one JSON
@@ -22,6 +26,7 @@ from collections import Counter
 from functools import cache
 from pathlib import Path
 
+from prep import parallel
 from prep.cli import UserError
 from prep.schema import SPLIT_NAMES
 
@@ -30,6 +35,7 @@ UNDETERMINED = "und"
 TRANSLATION_REQUEST = ("Translate this message from a public online discussion into {target}. Keep names, "
                        "placeholders such as <URL> and tone as they are. Reply with the translation only.\n\n{text}")
 TARGET_NAMES = {"en": "English", "zh": "Simplified Chinese"}
+ASCII_SAMPLE = 500  # characters; on generated long threads the whole text gave the same answer for every ASCII message
 
 
 @cache
@@ -41,7 +47,8 @@ def _detector():
 
 def detect(texts: list[str]) -> list[str]:
     """ISO 639-1 code per text ('und' when no language can be told)."""
-    found = _detector().detect_languages_in_parallel_of(texts)
+    detector = _detector()
+    found = (detector.detect_language_of(text[:ASCII_SAMPLE] if text.isascii() else text) for text in texts)
     return [CODES[language.name] if language is not None else UNDETERMINED for language in found]
 
 
@@ -79,17 +86,31 @@ class Translator:
         partial.replace(self.cache_path)  # atomic: a killed run never leaves half a cache
 
 
-def process(messages: list[dict], to_simplified_chinese: bool = False, translator: Translator | None = None) -> dict:
+def _label(to_simplified_chinese: bool, texts: list[str]) -> tuple[list[str], list[str]]:
+    """One conversation's languages, and its texts with Chinese converted to Simplified if asked."""
+    languages = detect(texts)
+    if to_simplified_chinese:
+        texts = [to_simplified(t) if language == "zh" else t for t, language in zip(texts, languages)]
+    return languages, texts
+
+
+def process(messages: list[dict], to_simplified_chinese: bool = False, translator: Translator | None = None,
+            workers: int = 1) -> dict:
     """Detect each message's language (kept as `language`, of the original text), then optionally
     convert Chinese to Simplified and translate; returns counts for the report."""
-    for message, language in zip(messages, detect([m["text"] for m in messages])):
-        message["language"] = language
-    converted = translated = 0
+    by_conversation = {}
     for message in messages:
-        if to_simplified_chinese and message["language"] == "zh":
-            simplified = to_simplified(message["text"])
-            converted += simplified != message["text"]
-            message["text"] = simplified
+        by_conversation.setdefault(message["conversation_id"], []).append(message)
+    tasks = ([m["text"] for m in group] for group in by_conversation.values())
+    results = parallel.ordered_map(_label, to_simplified_chinese, tasks, workers,
+                                   {"desc": "languages", "unit": " messages", "total": len(messages)},
+                                   map(len, by_conversation.values()))
+    converted = translated = 0
+    for group, (languages, texts) in zip(by_conversation.values(), results):
+        for message, language, text in zip(group, languages, texts):
+            converted += text != message["text"]
+            message["language"], message["text"] = language, text
+    for message in messages:
         if translator is not None and message["language"] not in (translator.target, UNDETERMINED):
             message["text"] = translator(message["text"])
             translated += 1

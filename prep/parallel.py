@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 from multiprocessing import get_context
-from typing import Callable, Iterable, Iterator, TypeVar
+from typing import Callable, Iterable, TypeVar
 
 from tqdm import tqdm
 
@@ -43,21 +43,23 @@ def _run(task):
 
 
 def ordered_map(function: Callable[[object, Task], object], shared: object, tasks: Iterable[Task], workers: int,
-                progress: dict, weights: Iterable[int] | None = None) -> Iterator:
-    """function(shared, task) for each task, in task order, on `workers` forked processes (in
+                progress: dict, weights: Iterable[int] | None = None) -> list:
+    """[function(shared, task) for each task], in task order, on `workers` forked processes (in
     this process when 1). `progress` holds tqdm's desc, unit and total; each finished task
     advances the bar by its weight (1 unless `weights` says otherwise)."""
     tasks = list(tasks)
     weights = list(weights) if weights is not None else [1] * len(tasks)
+    if workers <= 1 or len(tasks) <= 1:
+        return _collect((function(shared, task) for task in tasks), weights, progress)
+    # forked workers inherit `shared` (recognizers, tokenizer) and the function without pickling them
+    with get_context("fork").Pool(min(workers, len(tasks)), initializer=_install, initargs=(function, shared)) as pool:
+        return _collect(pool.imap(_run, tasks), weights, progress)
+
+
+def _collect(results: Iterable, weights: list[int], progress: dict) -> list:
+    collected = []
     with tqdm(**progress, dynamic_ncols=True) as bar:
-        if workers <= 1 or len(tasks) <= 1:
-            results = (function(shared, task) for task in tasks)
-            for result, weight in zip(results, weights):
-                bar.update(weight)
-                yield result
-            return
-        context = get_context("fork")  # workers inherit `shared` (recognizers, tokenizer) without pickling it
-        with context.Pool(min(workers, len(tasks)), initializer=_install, initargs=(function, shared)) as pool:
-            for result, weight in zip(pool.imap(_run, tasks), weights):
-                bar.update(weight)
-                yield result
+        for result, weight in zip(results, weights):
+            collected.append(result)
+            bar.update(weight)
+    return collected

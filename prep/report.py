@@ -1,11 +1,29 @@
-"""The prep report: counts in and out, every exclusion with its reason, token statistics."""
+"""The prep report: counts in and out, every exclusion with its reason, token statistics, and
+the seconds each stage took (the one part that differs between runs on the same input)."""
 
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import numpy as np
+
+
+class Stages:
+    """Wall seconds per stage of one run, in order."""
+
+    def __init__(self, **seconds: float):
+        self.seconds = {name: round(value, 2) for name, value in seconds.items()}
+        self.last = time.perf_counter()
+
+    def done(self, name: str) -> None:
+        now = time.perf_counter()
+        self.seconds[name] = round(now - self.last, 2)
+        self.last = now
+
+    def record(self, workers: int) -> dict:
+        return {"workers": workers, "seconds": self.seconds, "total": round(sum(self.seconds.values()), 2)}
 
 
 def length_stats(lengths: list[int], sequence_len: int) -> dict:
@@ -76,4 +94,8 @@ def data_lines(report: dict) -> list[str]:
         lines += ["", f"Panel: {panel['annotators']} annotators, {panel['items']} stances; Fleiss' kappa {panel['fleiss_kappa']}, "
                   f"Krippendorff's alpha {panel['krippendorff_alpha']}; human-level F1 {panel['human']['mean_f1']} "
                   "(each annotator against the majority of the others)."]
+    if report.get("timing"):
+        timing = report["timing"]
+        stages = ", ".join(f"{name} {seconds:.1f}" for name, seconds in timing["seconds"].items())
+        lines += ["", f"Seconds ({timing['workers']} workers): {stages}; total {timing['total']:.1f}."]
     return lines
