@@ -19,7 +19,7 @@ from prep.cli import UserError
 from prep.schema import ANSWERS, INVALID, LABELS, write_jsonl  # noqa: F401  (re-exported: one vocabulary, one JSONL writer)
 
 PREDICTIONS_SCHEMA_VERSION = 2
-MODES = ("loglik", "generate", "api")
+MODES = ("loglik", "generate", "api", "classifier", "constant")
 PAIR_KEYS = ("conversation_id", "statement_id", "contributor")
 REQUIRED = (*PAIR_KEYS, "gold", "prediction", "mode")
 

@@ -87,6 +87,16 @@ def question_text(statement: str, contributor: str) -> str:
     return "".join(question_pieces(statement, contributor))
 
 
+def context_and_question(user_turn: str) -> tuple[str, str]:
+    """A first user turn split back into (`context_text`, `question_text`), for models that read
+    the two apart (encoders). Exact: no message or statement line holds a line break, so the
+    conversation block's closing line occurs once, right before the question."""
+    context, close, question = user_turn.rpartition(CONVERSATION_CLOSE)
+    if not close or not question.startswith(QUESTION_STATEMENT.split("{")[0]):
+        raise ValueError(f"not a template {TEMPLATE_VERSION} prompt: no conversation block followed by a question")
+    return context + close, question
+
+
 def multi_chat(context: str, questions: list[str], answers: list[str] | None = None) -> list[dict]:
     """Chat messages: the context with the first question (`question_text`), each further question
     its own user turn, each followed by its answer. Without `answers`: the prompt of one question."""

@@ -1,0 +1,22 @@
+"""P(yes) per question -> eval's prediction rows, and the dev F1 that picks checkpoints.
+
+The threshold is eval's own dev tuning (`eval.stats.tune_threshold`, contributor-level F1
+after aggregation), so `eval.score --dev-predictions` finds the same one again.
+"""
+
+from __future__ import annotations
+
+from eval.runs import prediction_row
+from eval.stats import tune_threshold
+from encoders.data import Question
+
+MODE = "classifier"
+
+
+def prediction_rows(questions: list[Question], p_yes, threshold: float) -> list[dict]:
+    return [prediction_row(q.meta, MODE, "yes" if p >= threshold else "no", float(p)) for q, p in zip(questions, p_yes)]
+
+
+def tuned(questions: list[Question], p_yes, aggregation: str) -> dict:
+    """The dev threshold with the best contributor-level F1: {value, dev_f1, candidates}."""
+    return tune_threshold(prediction_rows(questions, p_yes, 0.5), aggregation)

@@ -1,0 +1,78 @@
+"""Train an encoder on a prepared train split, choose on dev, score test: one run folder.
+
+    python -m encoders.train encoders/configs/cross_encoder.yml --data data/prepared/<name> \\
+        --out runs/<run> [--set key=value ...]
+
+Trains on DATA/train.jsonl; picks the checkpoint (epoch, pooling, ...) and the P(yes)
+threshold on DATA/dev.jsonl (eval's contributor-level tuning under the config's aggregation);
+writes OUT/dev_predictions.jsonl and OUT/predictions.jsonl (test) in eval's run format, mode
+'classifier', and OUT/run.json. Score it like any run:
+
+    python -m eval.score --predictions OUT/predictions.jsonl \\
+        --dev-predictions OUT/dev_predictions.jsonl --aggregation any-yes
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from importlib.metadata import version
+from pathlib import Path
+
+import torch
+from transformers import set_seed
+
+from encoders import bi_encoder, cross_encoder
+from encoders.config import load, model_path
+from encoders.data import read_split, sample
+from encoders.decide import MODE, prediction_rows, tuned
+from eval.runs import write_jsonl
+from prep.cli import run_cli
+
+FITTERS = {"cross-encoder": cross_encoder.fit, "bi-encoder": bi_encoder.fit}
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("config", type=Path, help="encoders/configs/<model>.yml")
+    parser.add_argument("--data", required=True, type=Path, help="prep.build output folder ({train,dev,test}.jsonl)")
+    parser.add_argument("--out", required=True, type=Path, help="run folder")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config key (repeatable)")
+    args = parser.parse_args(argv)
+    config = load(args.config, args.set)
+    set_seed(config.seed)
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    (train_all, train_read), (dev, dev_read), (test, test_read) = (read_split(args.data, s) for s in ("train", "dev", "test"))
+    train = sample(train_all, config.max_train_questions, config.seed)
+    print(f"{config.kind} {config.model} on {device}: {len(train)} of {len(train_all)} train questions, "
+          f"{len(dev)} dev, {len(test)} test")
+
+    started = time.perf_counter()
+    fitted = FITTERS[config.kind](config, train, dev, device)
+    train_seconds = time.perf_counter() - started
+    threshold = tuned(dev, fitted.dev_p_yes, config.aggregation)
+    started = time.perf_counter()
+    test_p_yes = fitted.p_yes(test)
+    score_seconds = time.perf_counter() - started
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    write_jsonl(args.out / "dev_predictions.jsonl", prediction_rows(dev, fitted.dev_p_yes, threshold["value"]))
+    write_jsonl(args.out / "predictions.jsonl", prediction_rows(test, test_p_yes, threshold["value"]))
+    run = {
+        "model": config.model, "model_path": model_path(config.model), "kind": config.kind, "mode": MODE,
+        "config": str(args.config), "overrides": args.set, "settings": config.model_dump(), "data": str(args.data),
+        "device": device, "threshold": threshold["value"], "dev_f1": threshold["dev_f1"],
+        "aggregation": config.aggregation, "chosen_on_dev": fitted.chosen, "dev_history": fitted.history,
+        "questions": {"train_used": len(train), "train": train_read, "dev": dev_read, "test": test_read},
+        "train_seconds": round(train_seconds, 2), "score_seconds": round(score_seconds, 2),
+        "versions": {p: version(p) for p in ("sentence-transformers", "transformers", "torch", "scikit-learn")},
+    }
+    (args.out / "run.json").write_text(json.dumps(run, indent=2) + "\n", encoding="utf-8")
+    print(f"dev F1 {threshold['dev_f1']:.3f} at threshold {threshold['value']:.4f} ({fitted.chosen}); "
+          f"train {train_seconds:.0f} s, test scoring {score_seconds:.0f} s -> {args.out}")
+    return run
+
+
+if __name__ == "__main__":
+    run_cli(main)
