@@ -197,7 +197,7 @@ def main(argv: list[str] | None = None) -> dict:
     args = parser.parse_args(argv)
 
     parallel.single_threaded_tokenizers()  # the workers use the cores; see prep.parallel
-    stages = Stages(imports=IMPORT_SECONDS)
+    stages = Stages(IMPORT_SECONDS)
     policy = Policy(**{name: getattr(args, name) for name in Policy.__dataclass_fields__})
     fractions = parse_fractions(args.split)
     tables = load_tables(args.messages, args.stances, policy)

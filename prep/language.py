@@ -35,7 +35,7 @@ UNDETERMINED = "und"
 TRANSLATION_REQUEST = ("Translate this message from a public online discussion into {target}. Keep names, "
                        "placeholders such as <URL> and tone as they are. Reply with the translation only.\n\n{text}")
 TARGET_NAMES = {"en": "English", "zh": "Simplified Chinese"}
-ASCII_SAMPLE = 500  # characters; on generated long threads the whole text gave the same answer for every ASCII message
+ASCII_SAMPLE = 300  # characters; on generated long threads the whole text gave the same answer for every ASCII message
 
 
 @cache

@@ -4,26 +4,35 @@ the seconds each stage took (the one part that differs between runs on the same 
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 
 import numpy as np
 
 
-class Stages:
-    """Wall seconds per stage of one run, in order."""
+def _cpu_seconds() -> float:
+    """CPU time of this process and of its finished workers."""
+    times = os.times()
+    return times.user + times.system + times.children_user + times.children_system
 
-    def __init__(self, **seconds: float):
-        self.seconds = {name: round(value, 2) for name, value in seconds.items()}
-        self.last = time.perf_counter()
+
+class Stages:
+    """Wall and CPU seconds per stage of one run, in order. On a shared machine the wall times
+    carry other processes' load; the CPU times (this process and its workers) do not."""
+
+    def __init__(self, imports: float):
+        self.seconds, self.cpu_seconds = {"imports": round(imports, 2)}, {"imports": round(_cpu_seconds(), 2)}
+        self.last, self.last_cpu = time.perf_counter(), _cpu_seconds()
 
     def done(self, name: str) -> None:
-        now = time.perf_counter()
-        self.seconds[name] = round(now - self.last, 2)
-        self.last = now
+        now, cpu = time.perf_counter(), _cpu_seconds()
+        self.seconds[name], self.cpu_seconds[name] = round(now - self.last, 2), round(cpu - self.last_cpu, 2)
+        self.last, self.last_cpu = now, cpu
 
     def record(self, workers: int) -> dict:
-        return {"workers": workers, "seconds": self.seconds, "total": round(sum(self.seconds.values()), 2)}
+        return {"workers": workers, "seconds": self.seconds, "total": round(sum(self.seconds.values()), 2),
+                "cpu_seconds": self.cpu_seconds, "cpu_total": round(sum(self.cpu_seconds.values()), 2)}
 
 
 def length_stats(lengths: list[int], sequence_len: int) -> dict:
@@ -97,5 +106,6 @@ def data_lines(report: dict) -> list[str]:
     if report.get("timing"):
         timing = report["timing"]
         stages = ", ".join(f"{name} {seconds:.1f}" for name, seconds in timing["seconds"].items())
-        lines += ["", f"Seconds ({timing['workers']} workers): {stages}; total {timing['total']:.1f}."]
+        lines += ["", f"Seconds ({timing['workers']} workers): {stages}; total {timing['total']:.1f} "
+                  f"(CPU {timing['cpu_total']:.1f})."]
     return lines
