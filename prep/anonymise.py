@@ -78,17 +78,21 @@ class ConversationAnonymiser:
 
     def all(self, texts: list[str]) -> list[str]:
         """The conversation's texts anonymised, each recognizer run once over all of them."""
+        return [self.replaced(text, replacements) for text, replacements in zip(texts, self.replacements(texts))]
+
+    def replacements(self, texts: list[str]) -> list[list[Replacement]]:
+        """What replaces what in each text: non-overlapping, in text order."""
         found = [[Replacement(m.start, m.end, "AUTHOR", SCORES["AUTHOR"], m.replacement)
                   for m in self.matcher.mentions(text)]
                  + [Replacement(m.start(), m.end(), "HANDLE", SCORES["HANDLE"], UNKNOWN_HANDLE)
                     for m in _HANDLES.finditer(text)] for text in texts]
         for item in identifiers.identifiers(texts):
             found[item.text].append(Replacement(item.start, item.end, item.entity, item.score, f"<{item.entity}>"))
-        return [self.replaced(text, replacements) for text, replacements in zip(texts, found)]
+        return [resolve(replacements) for replacements in found]
 
     def replaced(self, text: str, replacements: list[Replacement]) -> str:
         pieces, end = [], 0
-        for replacement in resolve(replacements):
+        for replacement in replacements:
             pieces += [text[end:replacement.start], replacement.text]
             end = replacement.end
             self.counts[replacement.entity] += 1

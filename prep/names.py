@@ -11,7 +11,8 @@ A form that is also an English word (a headword of GCIDE, the GNU dictionary, an
 "American", "Liberty", the "Will" of Will Tan) names the person only where the text refers to
 someone: after '@' or "u/", in quote and reply markers ("[QUOTE=X", "Originally posted by X",
 "replying to X", "X wrote"), as a vocative ("X, you ...", "X:" or "X," opening a message), before
-a verb of saying ("as X said", "X says", "X's post") or after "agree with" / "thanks". A word
+a verb of saying ("as X said", "X says", "X's post") or after "agree with" / "thanks", unless a
+determiner makes it a common noun ("an American", "my uncle said"). A word
 that English writes in lower case (Webster's 2nd spells it so: "liberty", "tan", but not
 "American") also names the person when capitalised inside a sentence ("ya lor Tan correct").
 So "So you are not an American?" and "the liberty to terminate her pregnancy" keep their words.
@@ -35,6 +36,7 @@ _REFERS_BEFORE = re.compile(r"(?i)(?:\[quote=[\"']?|originally posted by\s+|quot
 _REFERS_AFTER = re.compile(rf"(?i)(?:\s+{_SAYING}\b|'s\s+(?:post|point|comment|argument|reply|view|question|answer)\b|"
                            r"\s*,\s*(?:you|your|u)\b)")
 _VOCATIVE = re.compile(r"\s*[,:]")  # "X," or "X:" opening a message
+_DETERMINED = re.compile(r"(?i)\b(?:a|an|the|my|your|his|her|our|their|its|this|that|these|those|some|any|no|every)\s+$")
 _OPENING = re.compile(r"[\s\"'“‘(\[*]*$")  # what may stand between a sentence's start and its first word
 _SENTENCE_END = frozenset(".!?。！？…\n")
 
@@ -138,7 +140,12 @@ class NameMatcher:
 
     def _refers(self, text: str, start: int, end: int, key: str) -> bool:
         """Whether a name that is also a word is used here to refer to someone."""
-        if _REFERS_BEFORE.search(text[max(0, start - 30):start]) or _REFERS_AFTER.match(text, end):
+        before = text[max(0, start - 30):start]
+        if _REFERS_BEFORE.search(before):
+            return True
+        if _DETERMINED.search(before):  # "an American", "the liberty", "my uncle said"
+            return False
+        if _REFERS_AFTER.match(text, end):
             return True
         if _VOCATIVE.match(text, end) and _opens_message(text, start):
             return True

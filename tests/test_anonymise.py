@@ -1,16 +1,20 @@
-"""Anonymisation: planted-PII recall, consistent pseudonyms, nothing identifying in the JSONL.
+"""Anonymisation: planted-PII recall, precision on text that only looks like PII, consistent
+pseudonyms, nothing identifying in the JSONL.
 
-The planted set is generated here with a fixed seed: messages in English, Singlish and
+The recall set is generated here with a fixed seed: messages in English, Singlish and
 Chinese, each carrying one planted item (NRIC/FIN with a valid checksum, SG phone, email,
 author-name mention, postal code, URL). An item counts as caught when its text is gone and the
 expected replacement stands in its place (for a name part two authors share, such as "Lim",
-<PERSON>). Run with -s to print the recall table.
+<PERSON>). The precision set (`MEANING`) plants, in one forum conversation whose authors'
+names are also English words, both personal data and look-alikes that must stay: the names used
+as words, decimals, forum quote tags, post and order numbers. Run with -s to print both tables.
 """
 
 from __future__ import annotations
 
 import json
 import random
+import re
 import string
 from collections import Counter, defaultdict
 
@@ -21,7 +25,8 @@ from prep.schema import UNKNOWN_AUTHOR, load_tables
 
 AUTHORS = ["Alice Tan", "Muhammad Faizal", "Priya Ramasamy", "Jonathan Lim", "Siti Nurhaliza Binte Osman", "Lim Ah Beng",
            "aaron_goh", "kopi.uncle", "MrsLee88", "sgDad2019", "陈伟明", "Kumar"]
-TARGETS = {"SG_NRIC": 1.0, "SG_FIN": 1.0, "SG_PHONE": 1.0, "EMAIL_ADDRESS": 1.0, "AUTHOR": 0.95}
+TARGETS = {"SG_NRIC": 1.0, "SG_FIN": 1.0, "SG_PHONE": 1.0, "EMAIL_ADDRESS": 1.0, "AUTHOR": 0.95, "SG_POSTAL": 1.0,
+           "URL": 1.0}
 
 
 def valid_ids(rng: random.Random, prefixes: str, n: int) -> list[str]:
@@ -160,3 +165,110 @@ def test_prepared_data_names_nobody(tiny_tables, model_dir, tmp_path):
     assert not list(out.glob("*pseudonym*"))
     mapping = json.loads((private_dir(out) / "pseudonyms.json").read_text())
     assert mapping["c1"]["Alice Tan"] == "P01"
+
+
+# A debate forum's conversation whose authors' names are also English words ("American", "Liberty",
+# the "Will", "Grace", "Tan", "Mark", "Hope" of their names), plus two that are not. Each template
+# marks personal data that must go as {P:...} and look-alikes that must stay as {W:...}; {phone},
+# {postal}, {decimal}, {post_id} and {order} are drawn per message.
+MEANING_AUTHORS = ["American", "Liberty", "Will Tan", "Grace Lim", "Hope", "Mark Lee", "Alice Tan", "Priya Ramasamy"]
+MEANING = {
+    "name as a word": [
+        "So you are not an {W:American}?", "{W:American} Indian creation stories are older than that.",
+        "The {W:American} economy grew last year.", "She said a woman's right to privacy included the {W:liberty} to "
+        "terminate her pregnancy.", "{W:Liberty} and justice for all, they promised.", "It is a matter of {W:liberty}.",
+        "I {W:will} vote against it.", "{W:Will} you stop posting this?", "There is still {W:hope} for the bill.",
+        "{W:Hope} so, but I doubt it.", "We say {W:grace} before dinner.", "{W:Grace} periods end tomorrow.",
+        "{W:Mark} my words, it will pass.", "The exam {W:mark} was low.", "I got a {W:tan} at the beach.",
+        "My {W:will} says nothing about it.", "The Statue of {W:Liberty} stands in New York."],
+    "name as a reference": [
+        "[QUOTE={P:American};{W:post_id}]no way[/QUOTE] Agreed.", "Originally Posted by {P:Liberty} the bill is fine",
+        "{P:Liberty}, you are wrong about this.", "As {P:Will} said, the numbers do not add up.", "I agree with {P:Mark}.",
+        "{P:Grace} wrote: read the bill first", "Thanks {P:Hope}, that helps.", "@{P:American} read the bill first",
+        "I think {P:Will} is right here.", "ya lor {P:Tan} correct", "{P:Alice} is right about CPF",
+        "ask {P:Priya}, she knows", "{P:Mark Lee} posted the link", "replying to {P:Liberty}: no"],
+    "number": [
+        "The ratio is {W:decimal} overall.", "Growth was {W:decimal} percent in Singapore.",
+        "[QUOTE=someone;{W:post_id}] Singapore road tax is too high", "See post #{W:post_id} about Orchard Road.",
+        "My order #{W:order} arrived.", "It costs {W:decimal} dollars at the Blk 5 shop, Singapore."],
+    "identifier": [
+        "call me at {P:phone} lah", "Blk 5 Tampines Street 11, {P:postal}", "email {P:alice.tan88@gmail.com} ok",
+        "my IC is {P:S1234567D} can check", "read this {P:www.straitstimes.com/singapore} first"],
+}
+MARK = re.compile(r"\{([PW]):([^}]*)\}")
+
+
+def meaning_set(seed: int = 0, variants: int = 3) -> list[tuple[str, str, list[tuple[int, int, bool]]]]:
+    """(kind, text, planted spans (start, end, is personal data)): each template `variants` times."""
+    rng = random.Random(seed)
+    draws = {"phone": lambda: f"{rng.choice('689')}{rng.randint(100, 999)} {rng.randint(1000, 9999)}",
+             "postal": lambda: f"{rng.randint(10, 82)}{rng.randint(1000, 9999)}",
+             "decimal": lambda: f"{rng.randint(0, 9)}.{rng.choice('3689')}{rng.randint(1000000, 9999999)}",
+             "post_id": lambda: str(rng.randint(100000, 999999)), "order": lambda: f"{rng.choice('689')}{rng.randint(1000000, 9999999)}"}
+    cases = []
+    for kind, templates in MEANING.items():
+        for template, _ in ((t, v) for t in templates for v in range(variants)):
+            text, spans, end = "", [], 0
+            for mark in MARK.finditer(template):
+                value = draws[mark.group(2)]() if mark.group(2) in draws else mark.group(2)
+                text += template[end:mark.start()]
+                spans.append((len(text), len(text) + len(value), mark.group(1) == "P"))
+                text += value
+                end = mark.end()
+            cases.append((kind, text + template[end:], spans))
+    return cases
+
+
+@pytest.fixture(scope="module")
+def meaning() -> dict[str, Counter]:
+    """Per kind: planted personal data caught / planted, and replacements that hit it / all replacements."""
+    names = pseudonyms([{"conversation_id": "c", "author": a} for a in MEANING_AUTHORS])["c"]
+    cases = meaning_set()
+    found = ConversationAnonymiser(names, Counter()).replacements([text for _, text, _ in cases])
+    tally = defaultdict(Counter)
+    for (kind, _, spans), replacements in zip(cases, found):
+        def overlaps(r, span):
+            return r.start < span[1] and span[0] < r.end
+        planted = [span for span in spans if span[2]]
+        tally[kind]["planted"] += len(planted)
+        tally[kind]["caught"] += sum(any(overlaps(r, span) for r in replacements) for span in planted)
+        tally[kind]["replacements"] += len(replacements)
+        tally[kind]["on personal data"] += sum(any(overlaps(r, span) for span in planted) for r in replacements)
+    tally["all"] = sum(tally.values(), Counter())
+    print("\n| planted | messages | personal data caught / planted | replacements on personal data / all | precision |")
+    print("|---|---|---|---|---|")
+    for kind, counts in tally.items():
+        messages = sum(k == kind for k, _, _ in cases) if kind != "all" else len(cases)
+        precision = counts["on personal data"] / counts["replacements"] if counts["replacements"] else 1.0
+        print(f"| {kind} | {messages} | {counts['caught']} / {counts['planted']} | {counts['on personal data']} / "
+              f"{counts['replacements']} | {precision:.1%} |")
+    return dict(tally)
+
+
+def test_meaning_set_precision_and_recall(meaning):
+    everything = meaning["all"]
+    assert everything["replacements"] >= 60 and everything["planted"] >= 50
+    assert everything["on personal data"] / everything["replacements"] >= 0.9  # 0.44 before names could be words
+    assert everything["caught"] / everything["planted"] >= 0.95
+    assert meaning["number"]["replacements"] == 0  # no decimal, quote tag, post or order number is a phone or postcode
+
+
+@pytest.mark.parametrize("author, text", [
+    ("American", "So you are not an American?"),
+    ("American", "American Indian creation stories say otherwise."),
+    ("Liberty", "a woman's right to privacy included the liberty to terminate her pregnancy"),
+])
+def test_a_name_that_is_a_word_stays_a_word(author, text):
+    assert ConversationAnonymiser({author: "P06", "Alice Tan": "P01"}, Counter())(text) == text
+
+
+def test_a_name_that_is_a_word_is_replaced_where_it_refers_to_the_person():
+    anonymiser = ConversationAnonymiser({"American": "P06", "Liberty": "P11"}, Counter())
+    assert anonymiser("[QUOTE=American;123456]so?[/QUOTE] As Liberty said, @American is wrong") == \
+        "[QUOTE=P06;123456]so?[/QUOTE] As P11 said, @P06 is wrong"
+
+
+@pytest.mark.parametrize("text", ["[QUOTE=Bob;123456] Singapore road tax is too high",
+                                  "the ratio is 1.66666667 in Singapore", "post #612345 on Orchard Road"])
+def test_quote_tags_decimals_and_post_numbers_are_not_phones_or_postcodes(text):
+    assert ConversationAnonymiser({"Bob": "P01"}, Counter())(text).endswith(text[text.index(" "):])
