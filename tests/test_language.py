@@ -98,3 +98,18 @@ def test_translation_is_off_by_default():
     assert language.translator_from_args(parser.parse_args([])) is None
     with pytest.raises(ValueError, match="--translate-model"):
         language.translator_from_args(parser.parse_args(["--translate-to", "en"]))
+
+
+def test_a_plain_ascii_text_is_decided_on_its_first_characters():
+    """English or Malay is settled on the first ASCII_SAMPLE characters; other texts are read whole."""
+    english = "I fully agree that raising the withdrawal age is a sensible idea for retirement adequacy. " * 4
+    malay = "Saya tidak setuju dengan cadangan untuk menaikkan umur pengeluaran wang simpanan. " * 30
+    assert len(english) >= language.ASCII_SAMPLE
+    assert language.detect([english + malay, english + malay + " 👍", malay]) == ["en", "ms", "ms"]
+
+
+def test_languages_are_the_same_on_two_workers(demo_dir):
+    messages = [json.loads(line) for line in (demo_dir / "messages.jsonl").read_text(encoding="utf-8").splitlines()]
+    one, two = [dict(m) for m in messages], [dict(m) for m in messages]
+    assert language.process(one, to_simplified_chinese=True) == language.process(two, to_simplified_chinese=True, workers=2)
+    assert one == two and {m["language"] for m in one} >= {"en", "zh"}

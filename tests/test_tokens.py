@@ -139,3 +139,36 @@ def test_accounting_is_exact_for_a_sentencepiece_style_tokenizer(metaspace_count
                         assert len(metaspace_counter.chat_ids(row["messages"])) == row["meta"]["n_tokens"] <= 1024
                         checked += 1
     assert checked > 200
+
+
+def test_chat_ids_equal_transformers(counter, metaspace_counter, model_dir, tmp_path):
+    """prep renders the chat template and encodes without transformers; the ids are transformers' own,
+    for a byte-level BPE and a SentencePiece-style tokenizer, and for a template kept in
+    tokenizer_config.json instead of chat_template.jinja."""
+    from transformers import AutoTokenizer
+
+    questions = [prompt.question_text("COE prices are too high", "P01"), prompt.question_text("统一 \"quoted\"", "P02")]
+    conversation = prompt.multi_chat(prompt.context_text(["[1] 2024-03-01 09:00 P01: 我觉得 ok  <URL>"]), questions,
+                                     ["yes", "no"])
+    for tokens in (counter, metaspace_counter):
+        reference = AutoTokenizer.from_pretrained(tokens.tokenizer_path)
+        for messages, generation in ((conversation, False), (conversation[:1], True)):
+            expected = reference.apply_chat_template(messages, tokenize=True, add_generation_prompt=generation,
+                                                     return_dict=False)
+            assert tokens.chat_ids(messages, generation) == list(expected)
+        assert tokens.tokenizer.eos_token == reference.eos_token
+    folder = tmp_path / "config-template"
+    folder.mkdir()
+    (folder / "tokenizer.json").write_bytes((model_dir / "tokenizer.json").read_bytes())
+    config = json.loads((model_dir / "tokenizer_config.json").read_text())
+    config["chat_template"] = (model_dir / "chat_template.jinja").read_text()
+    (folder / "tokenizer_config.json").write_text(json.dumps(config))
+    assert TokenCounter(folder).chat_ids(conversation) == counter.chat_ids(conversation)
+
+
+def test_a_folder_without_a_chat_template_is_the_users_to_fix(model_dir, tmp_path):
+    from prep.cli import UserError
+
+    (tmp_path / "tokenizer.json").write_bytes((model_dir / "tokenizer.json").read_bytes())
+    with pytest.raises(UserError, match="no chat template"):
+        TokenCounter(tmp_path)
