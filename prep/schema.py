@@ -17,6 +17,7 @@ import csv
 import io
 import json
 import math
+import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -137,13 +138,21 @@ def _decode(path: Path) -> str:
     return path.read_bytes().decode("utf-8", errors="surrogateescape").removeprefix("\ufeff")
 
 
+_UNDECODABLE = re.compile("[\udc80-\udcff]")  # the surrogate escapes `_decode` leaves for bytes that are not UTF-8
+
+
 def _check_cells(file: str, rows: list[dict]) -> list[Problem]:
+    try:  # one pass over everything, the usual case: escapes do not encode
+        "".join(value for row in rows for value in row.values() if value).encode("utf-8")
+        return []
+    except UnicodeEncodeError:
+        pass
     problems = []
     for number, row in enumerate(rows, start=1):
         for column, value in row.items():
-            bad = [c for c in value or "" if "\udc80" <= c <= "\udcff"]
+            bad = _UNDECODABLE.search(value or "")
             if bad:
-                problems.append(Problem(file, number, column, f"not valid UTF-8 (byte 0x{ord(bad[0]) - 0xDC00:02X})"))
+                problems.append(Problem(file, number, column, f"not valid UTF-8 (byte 0x{ord(bad.group()) - 0xDC00:02X})"))
     return problems
 
 
