@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from prep.memory import KNOWN_ARCHITECTURES
-from prep.run_config import ROOT, axolotl_validate, load_run, problems
+from plan.architecture import KNOWN_ARCHITECTURES
+from plan.run_config import ROOT, axolotl_validate, load_run, problems
 from prep.strategies import STRATEGIES
 
 CONFIGS = sorted((ROOT / "axolotl_configs").glob("*.yml"))

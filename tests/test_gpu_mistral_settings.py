@@ -21,9 +21,10 @@ import torch
 import yaml
 
 from prep import build
-from prep.memory import GiB, architecture, estimate
-from prep.plan import read_samples
-from prep.run_config import ROOT, Run, load_run
+from plan.architecture import architecture
+from plan.memory import GiB, estimate
+from plan.report import read_samples
+from plan.run_config import ROOT, Run, load_run
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 
@@ -91,8 +92,7 @@ def test_memory_estimate_within_factor_two_of_measured_peak(trained):
     cfg, processes = trained["cfg"], trained["processes"]
     run = Run(trained["work"] / "mistral_snippet_tiny.yml", cfg, [f"Hardware: {processes} x 80 GB GPU"])
     longest = max(m["n_tokens"] for m in read_samples(trained["work"] / "prepared" / "train.jsonl"))
-    parts = estimate(run, architecture(cfg["base_model"]), longest).parts
-    tensors = sum(size for name, size in parts if not name.startswith("CUDA context")) / GiB  # as max_allocated counts
+    tensors = estimate(run, architecture(cfg["base_model"]), longest).tensors / GiB  # as max_allocated counts
     print(f"\npeak memory per GPU: measured {measured:.2f} GiB, estimated {tensors:.2f} GiB, "
           f"error {100 * (tensors - measured) / measured:+.0f}%")
     assert measured > 0 and 0.5 <= tensors / measured <= 2.0

@@ -1,4 +1,4 @@
-"""`python -m prep.plan`: the data, schedule, parameter and memory report before training."""
+"""`python -m plan`: the data, schedule, parameter, memory and setup report before training."""
 
 from __future__ import annotations
 
@@ -9,9 +9,11 @@ import shutil
 import pytest
 import torch
 
-from prep import plan
-from prep.memory import KNOWN_ARCHITECTURES, Architecture, architecture, estimate, trainable_parameters
-from prep.run_config import ROOT, Run, load_run
+from plan import report
+from plan.architecture import KNOWN_ARCHITECTURES, Architecture, architecture
+from plan.memory import estimate, trainable_parameters
+from plan.data import packed_bins
+from plan.run_config import ROOT, Run, load_run
 
 SMOLLM2 = ROOT / "axolotl_configs" / "smollm2_cpu.yml"
 MISTRAL = ROOT / "axolotl_configs" / "mistral_snippet.yml"
@@ -51,7 +53,7 @@ def rows(path):
 def test_plan_on_smollm2_reports_data_schedule_and_memory(prepared, model_dir, capsys):
     from transformers import AutoTokenizer
 
-    summary = plan.main([str(SMOLLM2), "--data", str(prepared)])
+    summary = report.main([str(SMOLLM2), "--data", str(prepared)])[0]
     printed = capsys.readouterr().out
     data = rows(prepared)
     lengths = [r["meta"]["n_tokens"] for r in data]
@@ -79,22 +81,22 @@ def test_plan_flags_samples_over_sequence_len(prepared, tmp_path):
     over.parent.mkdir()
     over.write_text("".join(json.dumps(r) + "\n" for r in data))
     shutil.copy(prepared.parent / "prep_report.json", over.parent)
-    summary = plan.main([str(SMOLLM2), "--data", str(over)])
+    summary = report.main([str(SMOLLM2), "--data", str(over)])[0]
     assert summary["over_length"] == 1
     assert any(f"exceed sequence_len {limit}" in p and "stops" in p for p in summary["problems"])
 
 
 def test_plan_flags_data_prepared_for_another_run(prepared):
     report_path = prepared.parent / "prep_report.json"
-    report = json.loads(report_path.read_text())
-    report["settings"]["sequence_len"] += 256
-    report_path.write_text(json.dumps(report))
-    summary = plan.main([str(SMOLLM2), "--data", str(prepared)])
-    assert any(f"sequence_len {report['settings']['sequence_len']}" in p for p in summary["problems"])
+    prep_report = json.loads(report_path.read_text())
+    prep_report["settings"]["sequence_len"] += 256
+    report_path.write_text(json.dumps(prep_report))
+    summary = report.main([str(SMOLLM2), "--data", str(prepared)])[0]
+    assert any(f"sequence_len {prep_report['settings']['sequence_len']}" in p for p in summary["problems"])
 
 
 def test_plan_on_mistral_without_data_still_estimates(tmp_path, capsys):
-    summary = plan.main([str(MISTRAL), "--data", str(tmp_path / "missing.jsonl")])
+    summary = report.main([str(MISTRAL), "--data", str(tmp_path / "missing.jsonl")])[0]
     assert "python -m prep.build" in capsys.readouterr().out
     assert any("prepared data missing" in p for p in summary["problems"])
     assert summary["global_batch"] == 8  # 2 GPUs / context parallel 2 = 1 data-parallel rank
@@ -133,10 +135,10 @@ def test_trainable_and_total_parameters_match_peft(config_path, model_dir):
 
 def test_packed_bins_respect_capacity_and_bounds():
     lengths = [700, 300, 1200, 50, 900, 1000, 400, 1500, 20, 640]
-    bins = plan.packed_bins(lengths, 2048)
+    bins = packed_bins(lengths, 2048)
     assert math.ceil(sum(lengths) / 2048) <= bins < len(lengths)
-    assert plan.packed_bins([1100] * 5, 2048) == 5  # no two fit together
-    assert plan.packed_bins([1024] * 6, 2048) == 3
+    assert packed_bins([1100] * 5, 2048) == 5  # no two fit together
+    assert packed_bins([1024] * 6, 2048) == 3
 
 
 def mistral_run(**changes) -> Run:
@@ -163,7 +165,7 @@ def test_estimate_follows_quantisation_partitioning_and_context_parallelism():
 
     halves = estimate(mistral_run(context_parallel_size=1), arch, 8192)
     assert halves.tokens_per_device == 2 * offload.tokens_per_device
-    checkpoints = "activations: layer-input checkpoints"
+    checkpoints = "layer inputs kept for recomputation"
     assert dict(halves.parts)[checkpoints] == 2 * dict(offload.parts)[checkpoints]
 
 

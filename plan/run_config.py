@@ -11,7 +11,7 @@ opens with a header that `load_run` reads:
 
 `axolotl_validate` runs Axolotl's own validation on that simulated hardware; `problems`
 lists what Axolotl accepts but the run gets wrong (each one a defect seen in practice).
-The config tests and `python -m prep.plan` share both.
+The config tests and `python -m plan` share both.
 """
 
 from __future__ import annotations
