@@ -1,0 +1,286 @@
+"""Quality on real conversations: every approach on RumourEval 2019 and CSD, in one table.
+
+    python -m bench.quality            # writes bench/results/quality.{md,json} (committed)
+    python -m bench.quality --quick    # a small seeded sample in minutes (what the tests run)
+
+Per dataset: import and prepare it (`prep.importers.*`: RumourEval's official splits, CSD split
+by thread, seeded), then train and score each run on the same test pairs, with every P(yes)
+threshold tuned on dev and frozen (`eval.score --dev-predictions`):
+
+    always-yes          the floor: F1 = 2p / (1 + p) for a yes-rate p
+    smollm2-zero-shot   SmolLM2-135M-Instruct, P(yes) by label log-likelihood, on snippets
+    smollm2-lora        the same after `axolotl train axolotl_configs/smollm2_quality.yml`
+    cross-encoder       MiniLM cross-encoder on snippets (`encoders/configs/cross_encoder.yml`)
+    bi-encoder          MiniLM embeddings + logistic regression on focus contexts
+
+Snippet runs answer per message and aggregate any-yes per contributor. The LLM scores one to
+two seconds per snippet on 2 CPU cores, so dev and test are a seeded uniform sample of pairs
+(--dev-pairs, --test-pairs; 0 = all); every run sees the same sample, and the pairs outside it
+are counted in the results. Finished steps are skipped on a re-run (delete a run's folder to redo it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from eval.runs import load_predictions, prediction_row, read_jsonl, write_jsonl
+from eval.score import score
+from prep.cli import run_cli
+
+ROOT = Path(__file__).resolve().parents[1]
+MODEL = "models/smollm2-135m-instruct"
+LORA_CONFIG = ROOT / "axolotl_configs" / "smollm2_quality.yml"
+DATASETS = {"rumoureval": "prep.importers.rumoureval", "csd": "prep.importers.csd"}
+PREPS = {  # prepared-data variant -> prep.build options
+    "snippets": ["--strategy", "snippets", "--sequence-len", "384", "--snippet-context-tokens", "128"],
+    "focus": ["--strategy", "focus", "--sequence-len", "512"],
+}
+ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", "AXOLOTL_DO_NOT_TRACK": "1",
+       "DO_NOT_TRACK": "1", "PYTHONUNBUFFERED": "1"}
+
+
+@dataclass(frozen=True)
+class Run:
+    name: str
+    prep: str
+    kind: str  # constant | llm | encoder
+    config: str | None = None  # encoder config, or "lora" for the fine-tuned LLM
+    quick: tuple[str, ...] = field(default=())  # encoders.train --set overrides for --quick
+
+
+RUNS = (
+    Run("always-yes", "snippets", "constant"),
+    Run("smollm2-zero-shot", "snippets", "llm"),
+    Run("smollm2-lora", "snippets", "llm", "lora"),
+    Run("cross-encoder", "snippets", "encoder", "encoders/configs/cross_encoder.yml", ("epochs=1",)),
+    Run("bi-encoder", "focus", "encoder", "encoders/configs/bi_encoder.yml"),
+)
+
+
+def call(args: list[str], log: Path) -> float:
+    """Run one stage as its own process (what a user would type); its output goes to `log`."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    with open(log, "a", encoding="utf-8") as handle:
+        handle.write("$ " + " ".join(args) + "\n")
+        handle.flush()
+        done = subprocess.run(args, cwd=ROOT, env=ENV, stdout=handle, stderr=subprocess.STDOUT)
+    if done.returncode:
+        raise RuntimeError(f"{' '.join(args[:4])} ... failed (exit {done.returncode}); see {log}")
+    return time.perf_counter() - started
+
+
+def python(*args: str) -> list[str]:
+    return [sys.executable, "-m", *args]
+
+
+def prepare(dataset: str, prep: str, data_root: Path, quick: bool) -> Path:
+    out = data_root / f"{dataset}-{prep}"
+    if not (out / "prep_report.json").exists():
+        sample = ["--sample-conversations", "3" if dataset == "rumoureval" else "9"] if quick else []
+        call(python(DATASETS[dataset], "--out", str(out), "--tokenizer", MODEL, *PREPS[prep],
+                    "--over-budget", "exclude", *sample), data_root / "logs" / f"{dataset}-{prep}.log")
+    return out
+
+
+def pair_key(row: dict) -> tuple[str, str, str]:
+    meta = row["meta"]
+    return meta["conversation_id"], meta["statement_id"], meta["contributor"]
+
+
+def sample(pairs: set[tuple], size: int, seed: int | None) -> set[tuple]:
+    """A seeded uniform sample of `size` pairs (0: every pair), unbiased for every metric; the
+    bootstrap still resamples conversations. Seed None takes the first pairs in sorted order
+    (--quick: the plumbing, not the numbers)."""
+    ordered = sorted(pairs)
+    if not size or size >= len(ordered):
+        return pairs
+    return set(ordered[:size] if seed is None else random.Random(seed).sample(ordered, size))
+
+
+def evaluation_sets(prepared: dict[str, Path], sample_pairs: dict[str, int], seed: int | None) -> tuple[dict[str, Path], dict]:
+    """Dev and test restricted to the pairs every prep variant kept, then to a seeded sample;
+    train stays whole. Returns a data folder per variant and the counts."""
+    counts = {}
+    folders = {prep: folder / "evaluation" for prep, folder in prepared.items()}
+    for split in ("dev", "test"):
+        rows = {prep: read_jsonl(folder / f"{split}.jsonl") for prep, folder in prepared.items()}
+        labels = {pair_key(r): r["meta"]["label"] for prep_rows in rows.values() for r in prep_rows}
+        per_prep = {prep: {pair_key(r) for r in prep_rows} for prep, prep_rows in rows.items()}
+        common = set.intersection(*per_prep.values())
+        kept = sample(common, sample_pairs[split], seed)
+        counts[split] = {"conversations": len({key[0] for key in kept}), "pairs": len(kept),
+                         "yes": sum(labels[key] == "yes" for key in kept),
+                         "left_out_not_in_every_prep": {p: len(k - common) for p, k in per_prep.items()},
+                         "left_out_by_sample": len(common - kept)}
+        for prep, prep_rows in rows.items():
+            write_jsonl(folders[prep] / f"{split}.jsonl", [r for r in prep_rows if pair_key(r) in kept])
+    for prep, folder in prepared.items():
+        train = folders[prep] / "train.jsonl"
+        if not train.is_symlink():
+            train.symlink_to(folder.resolve() / "train.jsonl")
+    return folders, counts
+
+
+def lora_config(data: Path, run_dir: Path, quick: bool) -> Path:
+    """The committed LoRA recipe with this dataset's paths (and 2 steps with --quick)."""
+    config = yaml.safe_load(LORA_CONFIG.read_text(encoding="utf-8"))
+    config["datasets"][0]["path"] = str(data / "train.jsonl")
+    config["dataset_prepared_path"] = str(run_dir / "axolotl_data")
+    config["output_dir"] = str(run_dir / "adapter")
+    config["max_steps"] = 2 if quick else config["max_steps"]
+    path = run_dir / "axolotl.yml"
+    path.write_text(f"# {LORA_CONFIG.relative_to(ROOT)} with this dataset's paths, written by bench.quality\n"
+                    + yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def run_constant(data: Path, run_dir: Path) -> dict:
+    """Always 'yes': the floor any model must beat."""
+    predictions = [prediction_row(r["meta"], "constant", "yes") for r in read_jsonl(data / "test.jsonl")]
+    write_jsonl(run_dir / "predictions.jsonl", predictions)
+    metrics = score(load_predictions(run_dir / "predictions.jsonl"))
+    (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=1) + "\n", encoding="utf-8")
+    return {"train_seconds": 0.0, "score_seconds": 0.0}
+
+
+def stage(run_dir: Path, name: str, output: Path, commands: list[list[str]]) -> float:
+    """Run a stage's commands unless its output is there from an earlier run; its wall seconds."""
+    record = run_dir / "stages.json"
+    seconds = json.loads(record.read_text(encoding="utf-8")) if record.exists() else {}
+    if name not in seconds or not output.exists():
+        seconds[name] = sum(call(command, run_dir / "log.txt") for command in commands)
+        record.write_text(json.dumps(seconds, indent=1) + "\n", encoding="utf-8")
+    return seconds[name]
+
+
+def run_llm(run: Run, data: Path, run_dir: Path, quick: bool) -> dict:
+    timing, adapter = {"train_seconds": 0.0}, []
+    if run.config == "lora":
+        config = str(lora_config(data, run_dir, quick))
+        axolotl = str(Path(sys.executable).parent / "axolotl")
+        timing["train_seconds"] = stage(run_dir, "train", run_dir / "adapter" / "adapter_config.json",
+                                        [[axolotl, "preprocess", config], [axolotl, "train", config]])
+        adapter = ["--adapter", str(run_dir / "adapter")]
+    for split, output in (("dev", "dev_predictions.jsonl"), ("test", "predictions.jsonl")):
+        timing["score_seconds"] = stage(run_dir, f"predict_{split}", run_dir / output, [python(
+            "eval.predict", "--model", MODEL, *adapter, "--data", str(data / f"{split}.jsonl"), "--out", str(run_dir / output))])
+    return timing  # score_seconds: the test split's
+
+
+def run_encoder(run: Run, data: Path, run_dir: Path, quick: bool) -> dict:
+    overrides = [arg for item in (run.quick if quick else ()) for arg in ("--set", item)]
+    stage(run_dir, "train_and_predict", run_dir / "predictions.jsonl",
+          [python("encoders.train", run.config, "--data", str(data), "--out", str(run_dir), *overrides)])
+    recorded = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
+    return {k: recorded[k] for k in ("train_seconds", "score_seconds")}
+
+
+def execute(run: Run, data: Path, run_dir: Path, quick: bool) -> None:
+    """Train (if the run trains), predict dev and test, score test with the dev-tuned threshold."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    if run.kind == "constant":
+        timing = run_constant(data, run_dir)
+    else:
+        timing = (run_llm if run.kind == "llm" else run_encoder)(run, data, run_dir, quick)
+        call(python("eval.score", "--predictions", str(run_dir / "predictions.jsonl"), "--dev-predictions",
+                    str(run_dir / "dev_predictions.jsonl"), "--aggregation", "any-yes"), run_dir / "log.txt")
+    (run_dir / "timing.json").write_text(json.dumps(timing) + "\n", encoding="utf-8")
+
+
+def result(run_dir: Path) -> dict:
+    metrics = json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))
+    timing = json.loads((run_dir / "timing.json").read_text(encoding="utf-8"))
+    ci = metrics["ci"]
+    return {"f1": metrics["f1"], "f1_ci": [ci["f1"]["low"], ci["f1"]["high"]],
+            "mcc": metrics["mcc"], "mcc_ci": [ci["mcc"]["low"], ci["mcc"]["high"]],
+            **{k: metrics[k] for k in ("precision", "recall", "accuracy", "n")},
+            **{k: round(v, 1) for k, v in timing.items()}}
+
+
+def markdown(results: dict, evaluation: dict, settings: dict) -> str:
+    lines = ["# Quality on real conversations", "",
+             "Written by `python -m bench.quality" + (" --quick" if settings["quick"] else "") + "` on "
+             f"{settings['machine']}; thresholds tuned on dev, frozen for test; 95% CIs by bootstrap over "
+             "conversations. Seconds are wall time on that machine.", ""]
+    for dataset, runs in results.items():
+        test, dev = evaluation[dataset]["test"], evaluation[dataset]["dev"]
+        lines += [f"## {dataset}", "",
+                  f"Test: {test['pairs']} pairs ({test['yes']} yes) in {test['conversations']} conversations; "
+                  f"{test['left_out_by_sample']} test pairs outside the sample, "
+                  f"{sum(test['left_out_not_in_every_prep'].values())} not kept by every prep variant. "
+                  f"Dev (threshold tuning): {dev['pairs']} pairs ({dev['yes']} yes) in {dev['conversations']} conversations.", "",
+                  "| run | F1 [95% CI] | precision | recall | accuracy | MCC [95% CI] | pairs | train s | score s |",
+                  "|---|---|---|---|---|---|---|---|---|"]
+        for name, r in runs.items():
+            lines.append(f"| {name} | {r['f1']:.3f} [{r['f1_ci'][0]:.3f}, {r['f1_ci'][1]:.3f}] | {r['precision']:.3f} | "
+                         f"{r['recall']:.3f} | {r['accuracy']:.3f} | {r['mcc']:.3f} [{r['mcc_ci'][0]:.3f}, {r['mcc_ci'][1]:.3f}] | "
+                         f"{r['n']} | {r['train_seconds']:.0f} | {r['score_seconds']:.0f} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a few conversations per split, 2 training steps")
+    parser.add_argument("--datasets", nargs="+", choices=sorted(DATASETS), default=list(DATASETS))
+    parser.add_argument("--runs", nargs="+", choices=[r.name for r in RUNS], default=[r.name for r in RUNS])
+    parser.add_argument("--dev-pairs", type=int, default=120, help="a seeded sample of this many dev pairs (0: all)")
+    parser.add_argument("--test-pairs", type=int, default=250, help="the same for test")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--work", type=Path, help="runs folder (default runs/quality, or runs/quality-quick)")
+    parser.add_argument("--out", type=Path, help="results folder (default bench/results, or the work folder with --quick)")
+    parser.add_argument("--data", type=Path, help="prepared data folder (default data/prepared/quality, or quality-quick)")
+    args = parser.parse_args(argv)
+    suffix = "-quick" if args.quick else ""
+    work = args.work or ROOT / "runs" / f"quality{suffix}"
+    out = args.out or (work if args.quick else ROOT / "bench" / "results")
+    data_root = args.data or ROOT / "data" / "prepared" / f"quality{suffix}"
+    sample_pairs = {"dev": 15, "test": 25} if args.quick else {"dev": args.dev_pairs, "test": args.test_pairs}
+    settings = {"quick": args.quick, "machine": f"{os.cpu_count()} CPU cores" + (", no GPU" if not has_gpu() else ", a GPU")}
+    folders, evaluation = {}, {}
+    for dataset in args.datasets:
+        prepared = {prep: prepare(dataset, prep, data_root, args.quick) for prep in PREPS}
+        folders[dataset], evaluation[dataset] = evaluation_sets(prepared, sample_pairs, None if args.quick else args.seed)
+    results, failed = {dataset: {} for dataset in args.datasets}, []
+    for run in (r for r in RUNS if r.name in args.runs):  # run by run: the LLM runs first, the cheap ones last
+        for dataset in args.datasets:
+            run_dir = work / dataset / run.name
+            try:
+                if not (run_dir / "timing.json").exists():
+                    print(f"{dataset} / {run.name} ...", flush=True)
+                    execute(run, folders[dataset][run.prep], run_dir, args.quick)
+            except RuntimeError as error:  # one failed run leaves the others' results standing
+                failed.append(f"{dataset} / {run.name}: {error}")
+                continue
+            results[dataset][run.name] = result(run_dir)
+            write_results(out, results, evaluation, settings)
+    if failed:
+        raise RuntimeError("runs failed:\n" + "\n".join(failed))
+    return results
+
+
+def has_gpu() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
+
+
+def write_results(out: Path, results: dict, evaluation: dict, settings: dict) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "quality.json").write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
+    (out / "quality.md").write_text(markdown(results, evaluation, settings), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    run_cli(main)
