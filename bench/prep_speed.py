@@ -4,9 +4,10 @@
     python -m bench.prep_speed --sizes 37e6 --redo
     -> bench/results/prep_speed.json and prep_speed.md
 
-Each size runs the command as a user would (a fresh process: imports included), focus strategy
-at 8,192 tokens, SmolLM2's tokenizer, every core, and reads each stage's wall and CPU seconds
-from its prep report. The reference is one tokenizer pass over the same message texts with the
+Each size runs the command as a user would (a fresh process: imports included, from a warm
+bytecode cache as in any installed environment; the cache goes to data/prepared/prep-speed/pycache
+so that this holds where PYTHONDONTWRITEBYTECODE is set), focus strategy at 8,192 tokens,
+SmolLM2's tokenizer, every core, and reads each stage's wall and CPU seconds from its prep report. The reference is one tokenizer pass over the same message texts with the
 tokenizer's own thread pool on (`encode_batch`, every core), in a fresh process too: the floor
 for anything that must count every token. The ratio per stage is its wall time over the
 reference's. The machine's load average before and after each run is recorded: on a shared
@@ -45,6 +46,8 @@ MEDIAN_CHARS, SIGMA, SMALLEST, LARGEST = 65_000, 1.03, 50_000, 956_000  # sigma:
 POST_CHARS = 1_100
 AUTHORS, ASKED, STATEMENTS = 30, 11, ("start", "middle", "end")
 COMMAND = ["--strategy", "focus", "--sequence-len", "8192", "--over-budget", "exclude"]
+ENVIRONMENT = {**{k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"},
+               "PYTHONPYCACHEPREFIX": str(WORK / "pycache")}
 
 REFERENCE = """
 import json, os, sys, time
@@ -118,7 +121,7 @@ def shape(folder: Path) -> dict:
 
 def reference_pass(folder: Path) -> dict:
     done = subprocess.run([sys.executable, "-c", REFERENCE, str(MODEL / "tokenizer.json"), str(folder / "messages.jsonl")],
-                          capture_output=True, text=True, check=True)
+                          capture_output=True, text=True, check=True, env=ENVIRONMENT)
     return json.loads(done.stdout)
 
 
@@ -127,7 +130,7 @@ def prep_run(folder: Path) -> dict:
     command = [sys.executable, "-m", "prep.build", "--messages", str(folder / "messages.jsonl"),
                "--stances", str(folder / "stances.jsonl"), "--tokenizer", str(MODEL), *COMMAND, "--out", str(out)]
     started = time.perf_counter()
-    subprocess.run(command, cwd=ROOT, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(command, cwd=ROOT, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=ENVIRONMENT)
     wall = time.perf_counter() - started
     report = json.loads((out / "prep_report.json").read_text(encoding="utf-8"))
     return {"wall_s": round(wall, 2), **report["timing"],
@@ -151,8 +154,7 @@ def machine() -> dict:
 
     cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                 if line.startswith("model name")), platform.processor())
-    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(), "tokenizers": tokenizers.__version__,
-            "bytecode_cache": not sys.flags.dont_write_bytecode}
+    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(), "tokenizers": tokenizers.__version__}
 
 
 def markdown(results: dict) -> str:
@@ -162,8 +164,7 @@ def markdown(results: dict) -> str:
     lines = ["# Prep speed: the whole command against one parallel tokenizer pass", "",
              f"`python -m bench.prep_speed` on {m['cores']} CPU cores ({m['cpu']}), Python {m['python']}, tokenizers "
              f"{m['tokenizers']}; `prep.build {' '.join(COMMAND)}` with every core (`--workers` default), SmolLM2's "
-             "tokenizer, a fresh process per run (imports included"
-             + ("" if m["bytecode_cache"] else ", without a bytecode cache") + "). Reference: one `encode_batch` "
+             "tokenizer, a fresh process per run (imports included, warm bytecode cache). Reference: one `encode_batch` "
              "over the same message texts with the tokenizer's thread pool on.", "",
              "| characters | conversations (median / largest chars) | messages | pairs | rows | reference s | prep wall s "
              "| prep / reference | prep CPU s | load average before / after |",
@@ -189,6 +190,8 @@ def main(argv: list[str] | None = None) -> None:
     path = RESULTS / "prep_speed.json"
     results = json.loads(path.read_text()) if path.exists() else {}
     results = {"machine": machine(), "runs": results.get("runs", {})}
+    if not (WORK / "pycache").exists():
+        prep_run(corpus(min(SIZES)))  # fills the bytecode cache
     for chars in (float(s) for s in args.sizes.split(",")):
         key = str(int(chars))
         if key in results["runs"] and not args.redo:
