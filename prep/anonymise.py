@@ -85,7 +85,7 @@ class ConversationAnonymiser:
         found = [[Replacement(m.start, m.end, "AUTHOR", SCORES["AUTHOR"], m.replacement)
                   for m in self.matcher.mentions(text)]
                  + [Replacement(m.start(), m.end(), "HANDLE", SCORES["HANDLE"], UNKNOWN_HANDLE)
-                    for m in _HANDLES.finditer(text)] for text in texts]
+                    for m in (_HANDLES.finditer(text) if "@" in text or "u/" in text else ())] for text in texts]
         for item in identifiers.identifiers(texts):
             found[item.text].append(Replacement(item.start, item.end, item.entity, item.score, f"<{item.entity}>"))
         return [resolve(replacements) for replacements in found]

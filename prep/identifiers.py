@@ -31,15 +31,13 @@ from contextlib import contextmanager
 from functools import cache
 from typing import NamedTuple
 
-ENTITIES = ("EMAIL_ADDRESS", "URL", "SG_NRIC", "SG_FIN", "SG_PHONE", "SG_POSTAL")
 JOIN = "\n\n"
 _EDGE = "A-Za-z0-9_"
-_FOUR_DIGITS = re.compile(r"\d{4}")
-SCOPES = {  # entity -> (texts worth scanning, the runs of them to scan; None: the whole text)
-    "EMAIL_ADDRESS": (re.compile("@"), re.compile(r"\S*@\S*")),
-    "URL": (re.compile(r"\.[A-Za-z]"), re.compile(r"\S*\.[A-Za-z]\S*")),
-    **dict.fromkeys(("SG_NRIC", "SG_FIN", "SG_PHONE", "SG_POSTAL"), (_FOUR_DIGITS, None)),
-}
+SCOPES = [  # (entities, texts worth scanning, the runs of them to scan; None: the whole text)
+    (("EMAIL_ADDRESS",), re.compile("@"), re.compile(r"\S*@\S*")),
+    (("URL",), re.compile(r"\.[A-Za-z]"), re.compile(r"\S*\.[A-Za-z]\S*")),
+    (("SG_NRIC", "SG_FIN", "SG_PHONE", "SG_POSTAL"), re.compile(r"\d{4}"), None),
+]
 _IN_NUMBER_BEFORE = re.compile(r"(?:[0-9][.,]|#)$")
 _IN_NUMBER_AFTER = re.compile(r"[.,][0-9]")
 _MARKUP = re.compile(r"\[[A-Za-z]+=[^\]\n]*\]")  # [QUOTE=name;612345], [post=612345]
@@ -106,9 +104,8 @@ def _postal_context() -> re.Pattern:
     return re.compile(r"\b(?:" + "|".join(map(re.escape, words)) + r")\b")
 
 
-def scan(entity: str, texts: list[str]) -> list[Found]:
-    """Matches of one recognizer over a conversation's texts, in one call on the parts it can match."""
-    worth, runs = SCOPES[entity]
+def scan(entities: tuple[str, ...], worth: re.Pattern, runs: re.Pattern | None, texts: list[str]) -> list[Found]:
+    """Matches of some recognizers over a conversation's texts: one call each on the parts they can match."""
     pieces = []  # (text index, offset of the piece in its text, piece)
     for index, text in enumerate(texts):
         if worth.search(text):
@@ -120,17 +117,18 @@ def scan(entity: str, texts: list[str]) -> list[Found]:
         starts.append(position)
         position += len(piece) + len(JOIN)
     joined = JOIN.join(piece for _, _, piece in pieces)
-    recognizer = recognizers()[entity]
     found = []
-    for result in recognizer.analyze(joined, recognizer.supported_entities):
-        which = bisect_right(starts, result.start) - 1
-        index, offset, piece = pieces[which]
-        start, end = result.start - starts[which], result.end - starts[which]
-        if end > len(piece):
-            raise RuntimeError(f"{entity} pattern matched across two texts: {joined[result.start:result.end]!r}")
-        while start < end and piece[start].isspace():  # the SG phone pattern can take the space before the number
-            start += 1
-        found.append(Found(index, offset + start, offset + end, entity, result.score))
+    for entity in entities:
+        recognizer = recognizers()[entity]
+        for result in recognizer.analyze(joined, recognizer.supported_entities):
+            which = bisect_right(starts, result.start) - 1
+            index, offset, piece = pieces[which]
+            start, end = result.start - starts[which], result.end - starts[which]
+            if end > len(piece):
+                raise RuntimeError(f"{entity} pattern matched across two texts: {joined[result.start:result.end]!r}")
+            while start < end and piece[start].isspace():  # the SG phone pattern can take the space before the number
+                start += 1
+            found.append(Found(index, offset + start, offset + end, entity, result.score))
     return found
 
 
@@ -154,4 +152,4 @@ def in_context(found: Found, text: str) -> bool:
 
 def identifiers(texts: list[str]) -> list[Found]:
     """Every identifier in a conversation's texts that holds up in its context."""
-    return [found for entity in ENTITIES for found in scan(entity, texts) if in_context(found, texts[found.text])]
+    return [found for scope in SCOPES for found in scan(*scope, texts) if in_context(found, texts[found.text])]

@@ -30,7 +30,7 @@ class TokenCounter:
 
     def encoded_lengths(self, texts: list[str]) -> list[int]:
         # encode_batch_fast: no character offsets, which counting does not need
-        return [len(e.ids) for e in self.tokenizer.backend.encode_batch_fast(texts, add_special_tokens=False)]
+        return [len(e) for e in self.tokenizer.backend.encode_batch_fast(texts, add_special_tokens=False)]
 
     @cached_property
     def anchor_tokens(self) -> int:
