@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from prep import identifiers, parallel
-from prep.names import AMBIGUOUS, NameMatcher, lexicon
+from prep.names import NameMatcher, lexicon
 from prep.schema import UNKNOWN_AUTHOR, Tables
 
 UNKNOWN_HANDLE = "@<USER>"

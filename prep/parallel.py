@@ -2,13 +2,16 @@
 
 Every stage that takes time (anonymisation, language detection, build) works conversation by
 conversation, and a conversation's result depends on nothing else, so `ordered_map` hands
-conversations to forked workers and yields results in task order: the output is byte-identical
-whatever the number of workers. Heavy read-only state (recognizers, the language detector, the
-tokenizer) is built in the parent before the fork and shared by the workers as it is; only
-tasks and results are pickled.
+conversations to forked workers and returns their results in task order: the output is
+byte-identical whatever the number of workers. Heavy read-only state (recognizers, word lists,
+the tokenizer and its chat-template counts) is built in the parent before the fork and shared by
+the workers as it is; only tasks and results are pickled.
 
-The tokenizer's own thread pool stays off (`single_threaded_tokenizers`): the workers already
-use every core, and the Rust pool is not fork-safe once it has run in the parent.
+Thread pools of the Rust libraries stay off: `tokenizers`' (`single_threaded_tokenizers`) and
+lingua's (its single-text call). The workers already use every core, and a pool that has run in
+the parent is unusable in a forked child (tokenizers then turns it off there, with a warning;
+other libraries can hang). Tokenizer parallelism is safe only in a process that forks nothing
+after using it, which is how the benchmark's reference pass uses it.
 """
 
 from __future__ import annotations

@@ -20,7 +20,8 @@ from collections import Counter, defaultdict
 
 import pytest
 
-from prep.anonymise import AMBIGUOUS, ConversationAnonymiser, anonymise, private_dir, pseudonyms
+from prep.anonymise import ConversationAnonymiser, anonymise, private_dir, pseudonyms
+from prep.names import AMBIGUOUS
 from prep.schema import UNKNOWN_AUTHOR, load_tables
 
 AUTHORS = ["Alice Tan", "Muhammad Faizal", "Priya Ramasamy", "Jonathan Lim", "Siti Nurhaliza Binte Osman", "Lim Ah Beng",
