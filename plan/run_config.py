@@ -71,8 +71,8 @@ class Run:
 
     @cached_property
     def prep_args(self) -> dict[str, str]:
-        """The `python -m prep.build` command of the header as {"--flag": value}."""
-        match = self.header_line(r"python -m prep\.build .*$")
+        """The header's data command (`python -m prep.build` or an importer) as {"--flag": value}."""
+        match = self.header_line(r"python -m prep\.(?:build|importers\.\w+) .*$")
         if not match:
             return {}
         words = shlex.split(match.group(0))[3:]
@@ -259,7 +259,7 @@ def header_problems(run: Run) -> list[str]:
     if run.cfg.get("use_ray"):
         if "--use-ray" not in run.command:
             out.append("header: a Ray run is launched with `axolotl train ... --use-ray`")
-        if run.cfg.get("ray_num_workers", 1) != run.gpus:
+        if run.gpus and run.cfg.get("ray_num_workers", 1) != run.gpus:
             out.append(f"ray_num_workers={run.cfg.get('ray_num_workers', 1)} but the Hardware line names {run.gpus} GPUs")
     elif run.gpus > 1 and run.command[-2:] != ["--num_processes", str(run.gpus)]:
         out.append(f"header: the launch command must end with `-- --num_processes {run.gpus}` (Hardware: {run.gpus} GPUs)")
@@ -269,7 +269,7 @@ def header_problems(run: Run) -> list[str]:
         out.append(f"header: batch arithmetic must read `{run.batch_arithmetic()}`")
     prep = run.prep_args
     if not prep:
-        out.append("header: no `python -m prep.build ...` command for the data")
+        out.append("header: no `python -m prep.build ...` (or prep.importers) command for the data")
     else:
         dataset_dir = Path(run.cfg["datasets"][0]["path"]).parent
         tokenizer = run.cfg.get("tokenizer_config") or run.cfg["base_model"]

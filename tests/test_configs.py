@@ -23,7 +23,8 @@ FAMILY = {
     "mistral_full": DATA, "mistral_truncate": DATA, "mistral_focus": DATA, "mistral_summarise": DATA,
     "mistral_snippet_multi": DATA,
     "mistral_snippet_lora_bf16": {"adapter", "load_in_4bit", "deepspeed", "output_dir"},
-    "mistral_snippet_32k": DATA | {"sequence_len", "deepspeed"},
+    "mistral_snippet_32k": DATA | {"sequence_len", "deepspeed", "plugins", "liger_fused_linear_cross_entropy"},
+    "mistral_snippet_1gpu": {"deepspeed", "context_parallel_size", "output_dir"},
     "mistral_snippet_ray": {"output_dir", "use_ray", "ray_num_workers", "resources_per_worker"},
 }
 
