@@ -21,8 +21,8 @@ OUT/tables/ holds the pseudonymised tables, which eval joins predictions with.
 Anonymisation, language detection and build run conversation by conversation on --workers
 processes (`prep.parallel`; default every core), each with a progress bar; the output is the
 same for any number of workers. The report records each stage's wall and CPU seconds
-(`timing`: the one part of the output that differs between runs). On 2 cores a 37-million-character
-corpus takes about half a minute (bench/results/prep_speed.md).
+(`timing`: the one part of the output that differs between runs). A 37-million-character corpus
+takes about 43 CPU seconds, under half a minute on 2 quiet cores (prep/README.md, Speed).
 """
 
 from __future__ import annotations
