@@ -14,9 +14,9 @@ threshold tuned on dev and frozen (`eval.score --dev-predictions`):
     bi-encoder          MiniLM embeddings + logistic regression on focus contexts
 
 Snippet runs answer per message and aggregate any-yes per contributor. The LLM scores one to
-two seconds per snippet on 2 CPU cores, so dev and test are a seeded uniform sample of pairs
-(--dev-pairs, --test-pairs; 0 = all); every run sees the same sample, and the pairs outside it
-are counted in the results. Finished steps are skipped on a re-run (delete a run's folder to redo it).
+two seconds per snippet on 2 CPU cores, so dev and test are a seeded sample of pairs, stratified
+by label (--dev-pairs, --test-pairs; 0 = all); every run sees the same sample, and the pairs
+outside it are counted in the results. Finished steps are skipped on a re-run (delete a run's folder to redo it).
 """
 
 from __future__ import annotations
@@ -98,14 +98,19 @@ def pair_key(row: dict) -> tuple[str, str, str]:
     return meta["conversation_id"], meta["statement_id"], meta["contributor"]
 
 
-def sample(pairs: set[tuple], size: int, seed: int | None) -> set[tuple]:
-    """A seeded uniform sample of `size` pairs (0: every pair), unbiased for every metric; the
-    bootstrap still resamples conversations. Seed None takes the first pairs in sorted order
-    (--quick: the plumbing, not the numbers)."""
-    ordered = sorted(pairs)
-    if not size or size >= len(ordered):
-        return pairs
-    return set(ordered[:size] if seed is None else random.Random(seed).sample(ordered, size))
+def sample(labels: dict[tuple, str], size: int, seed: int | None) -> set[tuple]:
+    """A seeded sample of `size` pairs (0: every pair), stratified by label in the set's own
+    proportion, so a rare "yes" is neither over- nor under-drawn (2 of 80 would leave dev nothing
+    to tune a threshold on); the bootstrap still resamples conversations. Seed None takes pairs in
+    sorted order (--quick: the plumbing, not the numbers)."""
+    if not size or size >= len(labels):
+        return set(labels)
+    strata = {label: sorted(key for key, value in labels.items() if value == label) for label in ("yes", "no")}
+    if seed is not None:
+        for keys in strata.values():
+            random.Random(seed).shuffle(keys)
+    yes = round(size * len(strata["yes"]) / len(labels))
+    return set(strata["yes"][:yes] + strata["no"][:size - yes])
 
 
 def evaluation_sets(prepared: dict[str, Path], sample_pairs: dict[str, int], seed: int | None) -> tuple[dict[str, Path], dict]:
@@ -118,7 +123,7 @@ def evaluation_sets(prepared: dict[str, Path], sample_pairs: dict[str, int], see
         labels = {pair_key(r): r["meta"]["label"] for prep_rows in rows.values() for r in prep_rows}
         per_prep = {prep: {pair_key(r) for r in prep_rows} for prep, prep_rows in rows.items()}
         common = set.intersection(*per_prep.values())
-        kept = sample(common, sample_pairs[split], seed)
+        kept = sample({key: labels[key] for key in common}, sample_pairs[split], seed)
         counts[split] = {"conversations": len({key[0] for key in kept}), "pairs": len(kept),
                          "yes": sum(labels[key] == "yes" for key in kept),
                          "left_out_not_in_every_prep": {p: len(k - common) for p, k in per_prep.items()},
@@ -235,8 +240,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--quick", action="store_true", help="a few conversations per split, 2 training steps")
     parser.add_argument("--datasets", nargs="+", choices=sorted(DATASETS), default=list(DATASETS))
     parser.add_argument("--runs", nargs="+", choices=[r.name for r in RUNS], default=[r.name for r in RUNS])
-    parser.add_argument("--dev-pairs", type=int, default=120, help="a seeded sample of this many dev pairs (0: all)")
-    parser.add_argument("--test-pairs", type=int, default=250, help="the same for test")
+    parser.add_argument("--dev-pairs", type=int, default=80, help="a seeded sample of this many dev pairs (0: all)")
+    parser.add_argument("--test-pairs", type=int, default=160, help="the same for test")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--work", type=Path, help="runs folder (default runs/quality, or runs/quality-quick)")
     parser.add_argument("--out", type=Path, help="results folder (default bench/results, or the work folder with --quick)")
