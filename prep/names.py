@@ -21,12 +21,13 @@ So "So you are not an American?" and "the liberty to terminate her pregnancy" ke
 from __future__ import annotations
 
 import re
+import string
 from collections import defaultdict
 from functools import cache
 from typing import NamedTuple
 
 AMBIGUOUS = "<PERSON>"
-EDGE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")  # names glued to Chinese still match
+EDGE = frozenset(string.ascii_letters + string.digits + "_")  # Latin letters and digits only: names glued to Chinese match
 SEPARATORS = re.compile(r"[\s._-]+")
 _SAYING = r"(?:wrote|writes|said|says|say|posted|posts|mentioned|mentions|replied|replies|argued|argues|claimed|claims|" \
           r"thinks|think|pointed out|put it|noted)"
