@@ -25,7 +25,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from encoders.config import SPECIAL_TOKENS, BiEncoderConfig, model_path
+from encoders.config import SPECIAL_TOKENS, BiEncoderConfig, load_weights
 from encoders.data import Question
 from encoders.decide import tuned
 from encoders.fitted import Fitted
@@ -123,7 +123,7 @@ def contrastive(model: SentenceTransformer, train: list[Question], config: BiEnc
 
 
 def load_model(config: BiEncoderConfig, device: str) -> SentenceTransformer:
-    model = SentenceTransformer(model_path(config.model), device=device)
+    model = load_weights(SentenceTransformer, config.model, device=device)
     model.max_seq_length = config.window_tokens
     model.tokenizer.truncation_side = "left"  # contrastive pairs keep a context's end, as the last window does
     return model

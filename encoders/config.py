@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from importlib.resources import files
 from pathlib import Path
-from typing import Literal
+from typing import Callable, Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from prep.cli import UserError
 
+Model = TypeVar("Model")
 PACKAGE_PREFIX = "package:"
 SPECIAL_TOKENS = 2  # [CLS] and [SEP] around every bi-encoder window
 
@@ -97,3 +98,12 @@ def model_path(model: str) -> str:
     if not path.is_dir():
         raise UserError(f"model {model!r}: no folder {folder!r} in package {module!r}")
     return str(path)
+
+
+def load_weights(factory: Callable[..., Model], model: str, **kwargs) -> Model:
+    """`factory(path, **kwargs)`; weights that cannot be found are the user's to point at."""
+    try:
+        return factory(model_path(model), **kwargs)
+    except OSError as error:
+        raise UserError(f"model {model!r} could not be loaded ({error}); set `model:` in the config (or "
+                        "--set model=...) to the folder of its weights") from None

@@ -18,14 +18,14 @@ from datasets import Dataset
 from sentence_transformers.cross_encoder import CrossEncoder, CrossEncoderTrainer, CrossEncoderTrainingArguments
 from transformers import TrainerCallback
 
-from encoders.config import CrossEncoderConfig, model_path
+from encoders.config import CrossEncoderConfig, load_weights
 from encoders.data import Question
 from encoders.decide import tuned
 from encoders.fitted import Fitted
 
 
 def load_model(config: CrossEncoderConfig, device: str) -> CrossEncoder:
-    model = CrossEncoder(model_path(config.model), num_labels=1, max_length=config.max_length, device=device)
+    model = load_weights(CrossEncoder, config.model, num_labels=1, max_length=config.max_length, device=device)
     model.tokenizer.truncation_side = "left"
     return model
 
