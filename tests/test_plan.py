@@ -5,15 +5,21 @@ from __future__ import annotations
 import json
 import math
 import shutil
+import subprocess
+import sys
 
 import pytest
 import torch
 
-from plan import report
+from plan import measured, report
 from plan.architecture import KNOWN_ARCHITECTURES, Architecture, architecture
-from plan.memory import estimate, trainable_parameters
 from plan.data import packed_bins
+from plan.gpus import by_size, variant
+from plan.measured import measured_run
+from plan.memory import estimate, frozen_bytes, trainable_parameters
 from plan.run_config import ROOT, Run, load_run
+from plan.setups import epoch_seconds
+from plan.speed import compute_seconds, offload_seconds, sequence_flops
 
 SMOLLM2 = ROOT / "axolotl_configs" / "smollm2_cpu.yml"
 MISTRAL = ROOT / "axolotl_configs" / "mistral_snippet.yml"
@@ -175,3 +181,43 @@ def test_modules_to_save_adds_whole_embedding_and_head():
     lora = trainable_parameters(arch, run.cfg)
     run.cfg["lora_modules_to_save"] = ["embed_tokens", "lm_head"]
     assert trainable_parameters(arch, run.cfg) - lora == 2 * arch.vocab * arch.hidden
+
+
+def test_plans_several_runs_and_names_the_lightest_setup(tmp_path, capsys):
+    one_gpu, seed, long = (ROOT / "axolotl_configs" / f"{name}.yml" for name in ("mistral_snippet_1gpu", "mistral_snippet",
+                                                                                  "mistral_snippet_32k"))
+    summaries = report.main([str(one_gpu), str(seed), str(long)])
+    printed = capsys.readouterr().out
+    assert [s["config"] for s in summaries] == [str(one_gpu), str(seed), str(long)]
+    for summary in summaries[:2]:  # the 8K QLoRA work: one 24 GB GPU without DeepSpeed, as measured on the H200
+        assert summary["setups"]["lightest"] == {"gpus": 1, "gpu_gb": 24, "deepspeed": False}
+    assert summaries[1]["setups"]["offload_needed"] is False
+    assert "CPU offload needed: no" in printed and "the run asks for 2 x 80 GB GPUs" in printed
+    setups = summaries[2]["setups"]  # 32K: two 24 GB GPUs with context parallelism, or one 40 GB
+    assert setups["1 GPU, no DeepSpeed"]["smallest_gpu_gb"] == 40
+    assert next(v for k, v in setups.items() if k.startswith("as configured"))["smallest_gpu_gb"] == 24
+    with pytest.raises(SystemExit):
+        report.main([str(one_gpu), str(seed), "--data", str(tmp_path / "train.jsonl")])
+
+
+@pytest.mark.parametrize("row", [r for r in measured.rows() if r["step_s"]], ids=lambda r: f"{r['adapter']}-{int(r['sequence_tokens'])}-{r['loss']}")
+def test_step_time_within_ten_percent_of_each_measured_h200_step(row):
+    run = measured_run(row)
+    flops = sequence_flops(architecture(run.cfg["base_model"]), run.cfg["sequence_len"], checkpointing=True)
+    assert compute_seconds(flops, by_size(141), devices=1) == pytest.approx(row["step_s"], rel=0.10)
+
+
+def test_parameter_offload_adds_pcie_time_and_more_gpus_divide_compute():
+    arch = architecture(load_run(MISTRAL).cfg["base_model"])
+    lengths, gpu = [8000] * 16, by_size(80)
+    offload = epoch_seconds(mistral_run(), arch, lengths, gpu)
+    resident = epoch_seconds(mistral_run(deepspeed_json="deepspeed/zero3.json"), arch, lengths, gpu)
+    assert offload - resident == pytest.approx(offload_seconds(frozen_bytes(load_run(MISTRAL).cfg, arch), 3 * 16, 2))
+    alone = epoch_seconds(variant(load_run(MISTRAL), 1, None, 1), arch, lengths, gpu)
+    assert alone == pytest.approx(2 * resident)
+
+
+def test_former_prep_plan_command_forwards_with_a_notice():
+    result = subprocess.run([sys.executable, "-m", "prep.plan", "--help"], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0
+    assert "python -m plan" in result.stderr and "configs" in result.stdout
