@@ -23,7 +23,7 @@ import yaml
 from prep import build
 from plan.architecture import architecture
 from plan.memory import GiB, estimate
-from plan.report import read_samples
+from plan.data import read_samples
 from plan.run_config import ROOT, Run, load_run
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
