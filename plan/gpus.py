@@ -6,9 +6,8 @@ import copy
 import re
 from dataclasses import dataclass
 
+from plan.memory import GiB
 from plan.run_config import HARDWARE, Run
-
-GiB = 1024**3
 
 
 @dataclass(frozen=True)
@@ -31,8 +30,8 @@ GPUS = (
 
 
 def by_size(size_gb: float) -> GPU:
-    """The catalogue's GPU of that size (a header's `N x SIZE GB GPU`)."""
-    return next((g for g in GPUS if g.size_gb == size_gb), None) or min(GPUS, key=lambda g: abs(g.size_gb - size_gb))
+    """The catalogue's GPU of that size, or the nearest (a header's `N x SIZE GB GPU`)."""
+    return min(GPUS, key=lambda g: abs(g.size_gb - size_gb))
 
 
 def variant(run: Run, gpus: int, deepspeed: str | None, context_parallel: int) -> Run:

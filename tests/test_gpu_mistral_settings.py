@@ -20,11 +20,11 @@ import pytest
 import torch
 import yaml
 
-from prep import build
 from plan.architecture import architecture
-from plan.memory import GiB, estimate
 from plan.data import read_samples
+from plan.memory import GiB, estimate
 from plan.run_config import ROOT, Run, load_run
+from prep import build
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 
