@@ -13,6 +13,7 @@ from typing import Callable, Literal, TypeVar
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from eval.aggregate import AGGREGATIONS
 from prep.cli import UserError
 
 Model = TypeVar("Model")
@@ -25,7 +26,7 @@ class Common(BaseModel):
 
     model: str = Field(description="a folder, a hub id already in the local cache, or package:<module>/<folder>")
     seed: int = 0
-    aggregation: Literal["any-yes", "majority", "max-prob"] = "any-yes"
+    aggregation: Literal[AGGREGATIONS] = "any-yes"
     max_train_questions: int | None = Field(None, ge=1, description="a seeded sample of the train questions; null: all")
     batch_size: int = Field(16, ge=1)
 
