@@ -28,6 +28,7 @@ import random
 import subprocess
 import sys
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -45,7 +46,8 @@ PREPS = {  # prepared-data variant -> prep.build options
     "snippets": ["--strategy", "snippets", "--sequence-len", "384", "--snippet-context-tokens", "128"],
     "focus": ["--strategy", "focus", "--sequence-len", "512"],
 }
-ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", "AXOLOTL_DO_NOT_TRACK": "1",
+ENV = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",  # axolotl calls accelerate
+       "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", "AXOLOTL_DO_NOT_TRACK": "1",
        "DO_NOT_TRACK": "1", "PYTHONUNBUFFERED": "1"}
 
 
@@ -106,8 +108,15 @@ def sample(labels: dict[tuple, str], size: int, seed: int | None) -> set[tuple]:
     if not size or size >= len(labels):
         return set(labels)
     strata = {label: sorted(key for key, value in labels.items() if value == label) for label in ("yes", "no")}
-    if seed is not None:
-        for keys in strata.values():
+    for keys in strata.values():
+        if seed is None:  # round-robin over conversations, so that even a few pairs span several
+            seen = Counter(key[0] for key in keys)
+            order = {}
+            for key in reversed(keys):
+                seen[key[0]] -= 1
+                order[key] = (seen[key[0]], key)
+            keys.sort(key=order.get)
+        else:
             random.Random(seed).shuffle(keys)
     yes = round(size * len(strata["yes"]) / len(labels))
     return set(strata["yes"][:yes] + strata["no"][:size - yes])
