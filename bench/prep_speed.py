@@ -46,6 +46,7 @@ MEDIAN_CHARS, SIGMA, SMALLEST, LARGEST = 65_000, 1.03, 50_000, 956_000  # sigma:
 POST_CHARS = 1_100
 AUTHORS, ASKED, STATEMENTS = 30, 11, ("start", "middle", "end")
 COMMAND = ["--strategy", "focus", "--sequence-len", "8192", "--over-budget", "exclude"]
+WORKER_STAGES = ("anonymise", "languages", "build")  # the rest runs in the main process
 ENVIRONMENT = {**{k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"},
                "PYTHONPYCACHEPREFIX": str(WORK / "pycache")}
 
@@ -153,6 +154,14 @@ def measure(chars: float) -> dict:
             "load_average": [round(load_before, 2), round(os.getloadavg()[0], 2)]}
 
 
+def idle_estimate(prep: dict) -> float:
+    """Wall seconds on idle cores: the main process's CPU seconds, plus the workers' stages spread
+    evenly over the workers (a slight underestimate: the largest conversation ends alone)."""
+    cpu = prep["cpu_seconds"]
+    main = sum(seconds for stage, seconds in cpu.items() if stage not in WORKER_STAGES)
+    return round(main + sum(cpu[stage] for stage in WORKER_STAGES) / prep["workers"], 1)
+
+
 def machine() -> dict:
     import tokenizers
 
@@ -171,14 +180,19 @@ def markdown(results: dict) -> str:
              "tokenizer, a fresh process per run (imports included, warm bytecode cache). Reference: one tokenizer pass "
              "over the same message texts with the tokenizer's thread pool on (the faster of `encode_batch` and "
              "`encode_batch_fast`).", "",
+             "On a shared machine the wall times carry other processes' load (the load average of the "
+             f"{m['cores']} cores is beside them); the CPU seconds do not, and the last column turns them into wall "
+             "seconds on idle cores: the main process's stages, plus the worker stages (anonymise, languages, build) "
+             "spread over the workers.", "",
              "| characters | conversations (median / largest chars) | messages | pairs | rows | reference s | prep wall s "
-             "| prep / reference | prep CPU s | load average before / after |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+             "| prep / reference | load average before / after | prep CPU s | on idle cores, s |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in runs:
         lines.append(f"| {r['characters']:,} | {r['conversations']} ({r['median_conversation']:,} / "
                      f"{r['largest_conversation']:,}) | {r['messages']:,} | {r['pairs']:,} | {r['prep']['rows']:,} "
-                     f"| {r['reference_s']} | {r['prep']['wall_s']} | {r['ratio']} | {r['prep']['cpu_total']} "
-                     f"| {r['load_average'][0]} / {r['load_average'][1]} |")
+                     f"| {r['reference_s']} | {r['prep']['wall_s']} | {r['ratio']} "
+                     f"| {r['load_average'][0]} / {r['load_average'][1]} | {r['prep']['cpu_total']} "
+                     f"| {idle_estimate(r['prep'])} |")
     lines += ["", "Stage wall seconds (CPU seconds of prep and its workers) and their ratio to the reference pass:", "",
               "| characters | " + " | ".join(stages) + " |", "|---|" + "---|" * len(stages)]
     for r in runs:
@@ -205,7 +219,7 @@ def main(argv: list[str] | None = None) -> None:
         print(json.dumps(results["runs"][key]), flush=True)
         RESULTS.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(results, indent=2) + "\n")  # after each size: a stopped run resumes
-        (RESULTS / "prep_speed.md").write_text(markdown(results))
+    (RESULTS / "prep_speed.md").write_text(markdown(results))
     print(markdown(results))
 
 

@@ -22,7 +22,7 @@ Anonymisation, language detection and build run conversation by conversation on 
 processes (`prep.parallel`; default every core), each with a progress bar; the output is the
 same for any number of workers. The report records each stage's wall and CPU seconds
 (`timing`: the one part of the output that differs between runs). A 37-million-character corpus
-takes about 43 CPU seconds, under half a minute on 2 quiet cores (prep/README.md, Speed).
+takes about 44 CPU seconds, about 25 s on 2 idle cores (prep/README.md, Speed).
 """
 
 from __future__ import annotations
