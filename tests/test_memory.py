@@ -88,6 +88,7 @@ CPU_SETTINGS = {  # none of them on the H200 page
     "checkpointing off": {"checkpointing": False},
     "all linear, r=16, small vocabulary": {"targets": ALL_LINEAR, "rank": 16, "vocab": 256},
     "all linear, checkpointing off": {"targets": ALL_LINEAR, "checkpointing": False},
+    "gate_proj + up_proj, small vocabulary": {"targets": ["gate_proj", "up_proj"], "vocab": 256},
     "o_proj + down_proj, r=64": {"targets": ["o_proj", "down_proj"], "rank": 64},
     "micro-batch 2, padded": {"micro_batch": 2},
     "micro-batch 2, checkpointing off": {"micro_batch": 2, "checkpointing": False},
