@@ -89,7 +89,7 @@ def python(*args: str) -> list[str]:
 def prepare(dataset: str, prep: str, data_root: Path, quick: bool) -> Path:
     out = data_root / f"{dataset}-{prep}"
     if not (out / "prep_report.json").exists():
-        sample = ["--sample-conversations", "3" if dataset == "rumoureval" else "9"] if quick else []
+        sample = ["--sample-conversations", "6" if dataset == "rumoureval" else "24"] if quick else []
         call(python(DATASETS[dataset], "--out", str(out), "--tokenizer", MODEL, *PREPS[prep],
                     "--over-budget", "exclude", *sample), data_root / "logs" / f"{dataset}-{prep}.log")
     return out
@@ -215,11 +215,16 @@ def execute(run: Run, data: Path, run_dir: Path, quick: bool) -> None:
 def result(run_dir: Path) -> dict:
     metrics = json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))
     timing = json.loads((run_dir / "timing.json").read_text(encoding="utf-8"))
-    ci = metrics["ci"]
-    return {"f1": metrics["f1"], "f1_ci": [ci["f1"]["low"], ci["f1"]["high"]],
-            "mcc": metrics["mcc"], "mcc_ci": [ci["mcc"]["low"], ci["mcc"]["high"]],
+    ci = {name: [(bounds or {}).get("low"), (bounds or {}).get("high")] for name, bounds in metrics["ci"].items()}
+    return {"f1": metrics["f1"], "f1_ci": ci["f1"], "mcc": metrics["mcc"], "mcc_ci": ci["mcc"],
             **{k: metrics[k] for k in ("precision", "recall", "accuracy", "n")},
             **{k: round(v, 1) for k, v in timing.items()}}
+
+
+def with_interval(result: dict, name: str) -> str:
+    low, high = result[f"{name}_ci"]
+    interval = "no CI: one conversation" if low is None else f"{low:.3f}, {high:.3f}"
+    return f"{result[name]:.3f} [{interval}]"
 
 
 def markdown(results: dict, evaluation: dict, settings: dict) -> str:
@@ -237,9 +242,9 @@ def markdown(results: dict, evaluation: dict, settings: dict) -> str:
                   "| run | F1 [95% CI] | precision | recall | accuracy | MCC [95% CI] | pairs | train s | score s |",
                   "|---|---|---|---|---|---|---|---|---|"]
         for name, r in runs.items():
-            lines.append(f"| {name} | {r['f1']:.3f} [{r['f1_ci'][0]:.3f}, {r['f1_ci'][1]:.3f}] | {r['precision']:.3f} | "
-                         f"{r['recall']:.3f} | {r['accuracy']:.3f} | {r['mcc']:.3f} [{r['mcc_ci'][0]:.3f}, {r['mcc_ci'][1]:.3f}] | "
-                         f"{r['n']} | {r['train_seconds']:.0f} | {r['score_seconds']:.0f} |")
+            lines.append(f"| {name} | {with_interval(r, 'f1')} | {r['precision']:.3f} | {r['recall']:.3f} | "
+                         f"{r['accuracy']:.3f} | {with_interval(r, 'mcc')} | {r['n']} | {r['train_seconds']:.0f} | "
+                         f"{r['score_seconds']:.0f} |")
         lines.append("")
     return "\n".join(lines)
 

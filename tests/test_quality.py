@@ -37,8 +37,9 @@ def test_every_dataset_has_every_run_on_the_same_pairs(quick):
         for name, r in runs.items():
             assert set(r) == {"f1", "f1_ci", "mcc", "mcc_ci", "precision", "recall", "accuracy", "n",
                               "train_seconds", "score_seconds"}
-            assert r["f1_ci"][0] <= r["f1"] <= r["f1_ci"][1] and r["mcc_ci"][0] <= r["mcc"] <= r["mcc_ci"][1]
+            assert r["f1_ci"][0] <= r["f1"] <= r["f1_ci"][1] and r["mcc_ci"][0] <= r["mcc"] <= r["mcc_ci"][1], name
         floor = runs["always-yes"]
+        assert floor["precision"] > 0, f"{dataset}: the quick sample has no 'yes' pair to score"
         assert floor["recall"] == 1.0 and floor["precision"] == pytest.approx(floor["accuracy"])
         assert floor["f1"] == pytest.approx(2 * floor["precision"] / (1 + floor["precision"]))
         assert all(runs[name]["train_seconds"] > 0 for name in ("smollm2-lora", "cross-encoder", "bi-encoder"))
