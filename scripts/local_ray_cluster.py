@@ -7,7 +7,9 @@ driver, so the head starts in the repository root with the offline settings the 
 
 from __future__ import annotations
 
+import ctypes
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -18,6 +20,7 @@ from typing import Iterator, NamedTuple
 
 ROOT = Path(__file__).resolve().parent.parent
 RAY = str(Path(sys.executable).parent / "ray")
+PR_SET_PDEATHSIG = 1
 READY = "Ray runtime started."
 NODE_ENV = {"HF_HUB_OFFLINE": "1", "AXOLOTL_DO_NOT_TRACK": "1", "DO_NOT_TRACK": "1",
             "TOKENIZERS_PARALLELISM": "false", "RAY_USAGE_STATS_ENABLED": "0"}
@@ -26,6 +29,12 @@ NODE_ENV = {"HF_HUB_OFFLINE": "1", "AXOLOTL_DO_NOT_TRACK": "1", "DO_NOT_TRACK": 
 class Cluster(NamedTuple):
     address: str  # for RAY_ADDRESS
     head_pid: int  # `ray start --head --block`; every process of the node descends from it
+
+
+def die_with_parent() -> None:
+    """Run in the child before exec: SIGTERM when the process that started it dies, however it
+    dies (Linux's PR_SET_PDEATHSIG), so a killed test or bench leaves no cluster behind."""
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def free_port() -> int:
@@ -51,7 +60,7 @@ def start_head(num_cpus: int, log: Path, timeout_s: float) -> tuple[subprocess.P
                "--object-store-memory=100000000", "--disable-usage-stats"]
     with open(log, "w") as out:
         head = subprocess.Popen(command, cwd=ROOT, env=node_env(), stdout=out, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+                                start_new_session=True, preexec_fn=die_with_parent)
     deadline = time.monotonic() + timeout_s
     while READY not in log.read_text(errors="replace"):
         if head.poll() is not None or time.monotonic() > deadline:
@@ -98,4 +107,4 @@ def launch(config: Path, cluster: Cluster, log: Path) -> subprocess.Popen:
     env = {**node_env(), "RAY_ADDRESS": cluster.address, "RAY_CHDIR_TO_TRIAL_DIR": "0"}
     with open(log, "w") as out:
         return subprocess.Popen([sys.executable, str(ROOT / "scripts" / "axolotl_ray_train.py"), str(config)],
-                                cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+                                cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, preexec_fn=die_with_parent)
