@@ -6,6 +6,9 @@ export HF_HUB_OFFLINE := 1
 export AXOLOTL_DO_NOT_TRACK := 1
 export DO_NOT_TRACK := 1
 export TOKENIZERS_PARALLELISM := false
+# accelerate's launcher sets OMP_NUM_THREADS=1 when it is unset: on 2 cores a demo step then takes
+# 10.0 s instead of 6.4 s (bench/results/ray_overhead.md). One training process gets every core.
+export OMP_NUM_THREADS ?= $(shell nproc)
 
 MODEL := models/smollm2-135m-instruct
 DEMO := data/prepared/demo

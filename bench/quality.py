@@ -48,7 +48,8 @@ PREPS = {  # prepared-data variant -> prep.build options
 }
 ENV = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",  # axolotl calls accelerate
        "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", "AXOLOTL_DO_NOT_TRACK": "1",
-       "DO_NOT_TRACK": "1", "PYTHONUNBUFFERED": "1"}
+       "DO_NOT_TRACK": "1", "PYTHONUNBUFFERED": "1",
+       "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", str(os.cpu_count()))}  # else accelerate sets 1
 
 
 @dataclass(frozen=True)
