@@ -10,7 +10,9 @@ other exception is a bug and keeps its traceback. Each CLI module ends with
 
 from __future__ import annotations
 
+import argparse
 import sys
+from pathlib import Path
 from typing import Callable
 
 
@@ -27,3 +29,10 @@ def run_cli(main: Callable[[], object]) -> None:
     except UserError as error:
         print(f"error: {error}", file=sys.stderr)
         raise SystemExit(2) from None
+
+
+def materialise_cli(description: str, default_dir: Path, materialise: Callable[[Path], Path]) -> None:
+    """`python -m MODULE [--out DIR]` for a module that writes a bundled model or tokenizer to a folder."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--out", type=Path, default=default_dir)
+    run_cli(lambda: print(materialise(parser.parse_args().out)))

@@ -6,10 +6,11 @@ chat template so that `AutoModelForCausalLM.from_pretrained(folder)` and Axolotl
 `base_model: folder` both work offline. Re-running is a no-op once the folder is complete.
 """
 
-import argparse
 import importlib.util
 import json
 from pathlib import Path
+
+from prep.cli import materialise_cli
 
 DEFAULT_DIR = Path("models/smollm2-135m-instruct")
 COMPLETE_MARKER = "materialised.json"
@@ -55,12 +56,5 @@ def materialise(out_dir: Path = DEFAULT_DIR) -> Path:
     return out_dir
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=DEFAULT_DIR)
-    args = parser.parse_args()
-    print(materialise(args.out))
-
-
 if __name__ == "__main__":
-    main()
+    materialise_cli(__doc__.splitlines()[0], DEFAULT_DIR, materialise)

@@ -11,13 +11,14 @@ prep and the plan use the folder wherever the runs name mistralai/Mistral-7B-Ins
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import importlib.util
 import json
 import shutil
 import tempfile
 from pathlib import Path
+
+from prep.cli import materialise_cli
 
 MODEL = "mistralai/Mistral-7B-Instruct-v0.2"
 DEFAULT_DIR = Path("models/mistral-7b-instruct-v0.2-tokenizer")
@@ -68,12 +69,5 @@ def materialise(out_dir: Path = DEFAULT_DIR, source: Path | None = None) -> Path
     return out_dir
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=DEFAULT_DIR)
-    args = parser.parse_args()
-    print(materialise(args.out))
-
-
 if __name__ == "__main__":
-    main()
+    materialise_cli(__doc__.splitlines()[0], DEFAULT_DIR, materialise)
