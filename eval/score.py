@@ -25,7 +25,7 @@ from eval.runs import LABELS, load_predictions
 from prep.cli import run_cli
 from prep.metrics import HEADLINE, contributor_metrics
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3  # 3: "ranking" (ROC AUC with its CI, average precision)
 
 
 def score(predictions: list[dict], aggregation: str = "any-yes", threshold: float | None = None,
@@ -41,6 +41,7 @@ def score(predictions: list[dict], aggregation: str = "any-yes", threshold: floa
         **contributor_metrics([p["gold"] for p in pairs], [p["prediction"] for p in pairs]),
         "questions": len(predictions), "invalid_questions": sum(p["prediction"] not in LABELS for p in predictions),
         "ci": stats.confidence_intervals(pairs, seed),
+        "ranking": stats.ranking(pairs, seed),
         "calibration": stats.calibration(pairs),
         "breakdowns": breakdown.breakdowns(pairs, contributors),
         "human_ceiling": breakdown.human_ceiling(pairs, tables.stances, tables.annotators) if tables else None,
@@ -83,6 +84,12 @@ def report(name: str, metrics: dict, source: str, plots: list[str]) -> str:
         "\n| metric | value | 95% CI |\n|---|---|---|\n" + "".join(
             f"| {k} | {metrics[k]:.3f} | {interval(metrics, k).strip() or '–'} |\n" for k in HEADLINE),
     ]
+    ranked = metrics["ranking"]
+    if ranked:
+        ci = ranked["roc_auc_ci"]
+        parts.append(f"\n## Ranking\n\nROC AUC {ranked['roc_auc']:.3f}" + (f" [{ci['low']:.3f}, {ci['high']:.3f}]" if ci else "")
+                     + f" (0.5: no ranking), average precision {ranked['average_precision']:.3f} (floor: the yes-rate "
+                     f"{metrics['gold_yes'] / metrics['n']:.3f}), on pair P(yes), whatever the threshold.\n")
     if metrics["calibration"]:
         parts.append(f"\n## Calibration\n\nBrier score {metrics['calibration']['brier']:.4f} on pair P(yes).\n")
     ceiling = metrics["human_ceiling"]

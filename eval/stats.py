@@ -1,4 +1,4 @@
-"""Statistics on contributor-level pairs: bootstrap intervals, McNemar, threshold, calibration.
+"""Statistics on contributor-level pairs: bootstrap intervals, McNemar, threshold, ranking, calibration.
 
 Pairs of one conversation share a context, so they are not independent: confidence
 intervals resample whole conversations (seeded percentile bootstrap, scipy). The decision
@@ -8,9 +8,9 @@ threshold on P(yes) is tuned on dev pairs only and then frozen for test.
 from __future__ import annotations
 
 import numpy as np
-from scipy.stats import bootstrap
+from scipy.stats import bootstrap, mannwhitneyu
 from sklearn.calibration import calibration_curve
-from sklearn.metrics import brier_score_loss
+from sklearn.metrics import average_precision_score, brier_score_loss
 from statsmodels.stats.contingency_tables import mcnemar
 
 from eval.aggregate import contributor_pairs
@@ -87,6 +87,38 @@ def tune_threshold(dev_predictions: list[dict], method: str) -> dict:
         if best is None or key > best[0]:
             best = (key, threshold)
     return {"value": float(best[1]), "dev_f1": float(best[0][0]), "candidates": int(len(candidates)) + 1}
+
+
+def roc_auc(yes: np.ndarray, p_yes: np.ndarray) -> float:
+    """P(a random gold-yes pair scores above a random gold-no pair), ties counting half."""
+    return float(mannwhitneyu(p_yes[yes], p_yes[~yes]).statistic / (yes.sum() * (~yes).sum()))
+
+
+def ranking(pairs: list[dict], seed: int = 0) -> dict | None:
+    """Threshold-free: ROC AUC of pair P(yes) (0.5: no ranking at all) with a percentile CI over
+    resampled conversations, and average precision (whose floor is the yes-rate). It tells a
+    model that ranks but whose dev threshold does not carry over from one that does not rank.
+    None without P(yes) or without both labels; resamples with one label are skipped and counted."""
+    if any(p["p_yes"] is None for p in pairs):
+        return None
+    yes = np.array([p["gold"] == "yes" for p in pairs])
+    p_yes = np.array([p["p_yes"] for p in pairs], dtype=float)
+    if yes.all() or not yes.any():
+        return None
+    by_conversation: dict[str, list[int]] = {}
+    for i, p in enumerate(pairs):
+        by_conversation.setdefault(p["conversation_id"], []).append(i)
+    groups = list(by_conversation.values())
+    rng, values = np.random.default_rng(seed), []
+    for _ in range(N_RESAMPLES if len(groups) > 1 else 0):
+        drawn = np.concatenate([groups[i] for i in rng.integers(len(groups), size=len(groups))])
+        if yes[drawn].any() and not yes[drawn].all():
+            values.append(roc_auc(yes[drawn], p_yes[drawn]))
+    low, high = np.percentile(values, [50 * (1 - CONFIDENCE), 50 * (1 + CONFIDENCE)]) if values else (None, None)
+    return {"roc_auc": roc_auc(yes, p_yes), "average_precision": float(average_precision_score(yes, p_yes)),
+            "roc_auc_ci": None if low is None else {
+                "low": float(low), "high": float(high), "conversations": len(groups), "resamples": len(values),
+                "skipped_one_label": N_RESAMPLES - len(values), "confidence": CONFIDENCE}}
 
 
 def calibration(pairs: list[dict], bins: int = 10) -> dict | None:

@@ -30,9 +30,10 @@ def test_scored_run_has_metrics_report_and_plots(demo_runs, demo_dir):
     assert metrics["invalid"] == given.count(INVALID)
     assert metrics["ci"]["f1"]["low"] <= metrics["f1"] <= metrics["ci"]["f1"]["high"]
     assert 0.0 <= metrics["calibration"]["brier"] <= 0.25  # every P(yes) is on the side of its answer
+    assert metrics["ranking"]["roc_auc"] > 0.5
     assert json.loads((folder / "metrics.json").read_text()) == metrics
     report = (folder / "report.md").read_text()
-    for section in ("## Calibration", "## Human ceiling", "## By statement", "## By conversation", "## By language",
+    for section in ("## Ranking", "## Calibration", "## Human ceiling", "## By statement", "## By conversation", "## By language",
                     "## By length", "## By position", "![breakdowns](breakdowns.png)", "![reliability](reliability.png)"):
         assert section in report
     for plot in ("breakdowns.png", "reliability.png"):

@@ -131,3 +131,22 @@ def test_brier_and_reliability_curve():
     assert result["reliability"]["mean_predicted"] == pytest.approx(prob_pred.tolist())
     assert result["reliability"]["count"] == [2, 1, 1, 1, 1]  # 0.05 0.15 | 0.25 | 0.55 | 0.65 | 0.9
     assert stats.calibration(pairs_from(["yes"], ["yes"], ["c"])) is None
+
+
+def test_ranking_matches_scikit_learn_and_resamples_conversations():
+    from sklearn.metrics import average_precision_score, roc_auc_score
+
+    rng = np.random.default_rng(0)
+    gold = rng.choice(["yes", "no"], 120, p=[0.2, 0.8]).tolist()
+    p_yes = [min(1.0, q + 0.3 * (g == "yes")) for g, q in zip(gold, rng.random(120))]  # ties none, some signal
+    y = [g == "yes" for g in gold]
+    result = stats.ranking(pairs_from(gold, ["no"] * 120, [f"c{i // 6}" for i in range(120)], p_yes))
+    assert result["roc_auc"] == pytest.approx(roc_auc_score(y, p_yes))
+    assert result["average_precision"] == pytest.approx(average_precision_score(y, p_yes))
+    ci = result["roc_auc_ci"]
+    assert ci["low"] < result["roc_auc"] < ci["high"] and ci["conversations"] == 20
+    assert ci["resamples"] + ci["skipped_one_label"] == stats.N_RESAMPLES
+    tied = stats.ranking(pairs_from(["yes", "no", "yes", "no"], ["no"] * 4, ["a", "a", "b", "b"], [0.5] * 4))
+    assert tied["roc_auc"] == 0.5  # ties count half: no ranking at all
+    assert stats.ranking(pairs_from(["yes", "yes"], ["no"] * 2, ["a", "b"], [0.1, 0.2])) is None  # one label
+    assert stats.ranking(pairs_from(["yes", "no"], ["no"] * 2, ["a", "b"])) is None  # no P(yes)
