@@ -41,6 +41,14 @@ class CrossEncoderConfig(Common):
     gradient_checkpointing: bool = False
     learning_rate: float = Field(3e-5, gt=0)
     warmup_ratio: float = Field(0.1, ge=0, lt=1)
+    positive_weight: float | Literal["balanced"] = Field(
+        1.0, description="loss weight of a 'yes' question; balanced: the train sample's no/yes ratio")
+
+    @model_validator(mode="after")
+    def weight_positive(self) -> CrossEncoderConfig:
+        if self.positive_weight != "balanced" and self.positive_weight <= 0:
+            raise ValueError("positive_weight must be above 0 or 'balanced'")
+        return self
 
 
 class BiEncoderConfig(Common):

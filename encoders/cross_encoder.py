@@ -16,12 +16,14 @@ import numpy as np
 import torch
 from datasets import Dataset
 from sentence_transformers.cross_encoder import CrossEncoder, CrossEncoderTrainer, CrossEncoderTrainingArguments
+from sentence_transformers.cross_encoder.losses import BinaryCrossEntropyLoss
 from transformers import TrainerCallback
 
 from encoders.config import CrossEncoderConfig, load_weights
 from encoders.data import Question
 from encoders.decide import tuned
 from encoders.fitted import Fitted
+from prep.cli import UserError
 
 
 def load_model(config: CrossEncoderConfig, device: str) -> CrossEncoder:
@@ -55,8 +57,20 @@ class KeepBestEpoch(TrainerCallback):
             self.best = {"epoch": round(state.epoch), "dev_f1": choice["dev_f1"], "weights": weights, "p_yes": scores}
 
 
+def positive_weight(config: CrossEncoderConfig, train: list[Question]) -> float:
+    """The loss weight of a 'yes' question: a rare 'yes' weighted up keeps the model off the prior."""
+    if config.positive_weight != "balanced":
+        return config.positive_weight
+    yes = sum(q.label for q in train)
+    if not yes or yes == len(train):
+        raise UserError(f"positive_weight: balanced needs both labels in the train sample ({yes} yes of {len(train)})")
+    return (len(train) - yes) / yes
+
+
 def fit(config: CrossEncoderConfig, train: list[Question], dev: list[Question], device: str) -> Fitted:
     model = load_model(config, device)
+    weight = positive_weight(config, train)
+    loss = BinaryCrossEntropyLoss(model, pos_weight=torch.tensor(weight, device=model.device))
     dataset = Dataset.from_dict({"question": [q.question for q in train], "context": [q.context for q in train],
                                  "label": [float(q.label) for q in train]})
     keep_best = KeepBestEpoch(model, dev, config)
@@ -68,7 +82,7 @@ def fit(config: CrossEncoderConfig, train: list[Question], dev: list[Question], 
             warmup_steps=config.warmup_ratio, seed=config.seed, data_seed=config.seed, save_strategy="no",
             eval_strategy="no", logging_strategy="epoch", report_to="none", use_cpu=device == "cpu",
             bf16=device == "cuda" and torch.cuda.is_bf16_supported())
-        trainer = CrossEncoderTrainer(model=model, args=args, train_dataset=dataset, callbacks=[keep_best])
+        trainer = CrossEncoderTrainer(model=model, args=args, train_dataset=dataset, loss=loss, callbacks=[keep_best])
         trainer.train()
     losses = {round(h["epoch"]): h["loss"] for h in trainer.state.log_history if "loss" in h}
     model.load_state_dict(keep_best.best["weights"])

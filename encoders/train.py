@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> dict:
         "config": str(args.config), "overrides": args.set, "settings": config.model_dump(), "data": str(args.data),
         "device": device, "threshold": threshold["value"], "dev_f1": threshold["dev_f1"],
         "aggregation": config.aggregation, "chosen_on_dev": fitted.chosen, "dev_history": fitted.history,
-        "questions": {"train_used": len(train), "train": train_read, "dev": dev_read, "test": test_read},
+        "questions": {"train_used": len(train), "train_used_yes": sum(q.label for q in train), "train": train_read, "dev": dev_read, "test": test_read},
         "train_seconds": round(train_seconds, 2), "score_seconds": round(score_seconds, 2),
         "train_cpu_seconds": round(train_cpu, 2), "score_cpu_seconds": round(score_cpu, 2),  # all threads: wall on a busy machine overstates
         "versions": {p: version(p) for p in ("sentence-transformers", "transformers", "torch", "scikit-learn")},

@@ -184,6 +184,25 @@ def test_cross_encoder_loss_falls_on_a_fixed_batch(prepared, tiny_modernbert, co
     assert fitted.chosen["epoch"] == max(fitted.history, key=lambda e: e["dev_f1"])["epoch"]
 
 
+def test_a_positive_weight_raises_p_yes_and_balanced_is_the_no_yes_ratio(prepared):
+    batch = [q for i, q in enumerate(fixed_batch(prepared, 16)) if not (q.label and i > 4)]  # 3 yes, 8 no
+    yes = sum(q.label for q in batch)
+    assert (yes, len(batch)) == (3, 11)
+    config = load(CONFIGS / "cross_encoder.yml", [*QUICK["cross_encoder.yml"], "max_length=64", "batch_size=4", "epochs=2",
+                                                  "positive_weight=balanced"])
+    assert cross_encoder.positive_weight(config, batch) == pytest.approx((len(batch) - yes) / yes)
+    with pytest.raises(UserError, match="both labels"):
+        cross_encoder.positive_weight(config, [q for q in batch if q.label])
+    with pytest.raises(UserError, match="positive_weight"):
+        load(CONFIGS / "cross_encoder.yml", ["positive_weight=0"])
+    mean_p_yes = {}
+    for weight in (1.0, 8.0):
+        torch.manual_seed(config.seed)
+        fitted = cross_encoder.fit(config.model_copy(update={"positive_weight": weight}), batch, batch, "cpu")
+        mean_p_yes[weight] = float(fitted.dev_p_yes.mean())  # predict() applies the sigmoid
+    assert mean_p_yes[8.0] > mean_p_yes[1.0]
+
+
 def test_contrastive_fine_tuning_lowers_its_loss_on_a_fixed_batch(prepared):
     from sentence_transformers.sentence_transformer.losses import CosineSimilarityLoss
 
