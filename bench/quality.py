@@ -9,12 +9,13 @@ threshold tuned on dev and frozen (`eval.score --dev-predictions`):
 
     always-yes          the floor: F1 = 2p / (1 + p) for a yes-rate p
     smollm2-zero-shot   SmolLM2-135M-Instruct, P(yes) by label log-likelihood, on snippets
-    smollm2-lora        the same after `axolotl train axolotl_configs/smollm2_quality.yml`
-    cross-encoder       MiniLM cross-encoder on snippets (`encoders/configs/cross_encoder.yml`)
+    smollm2-lora        the same after `axolotl train axolotl_configs/smollm2_quality.yml` on a
+                        seeded sample of train snippets, half "yes", half "no"
+    cross-encoder       MiniLM cross-encoder on snippets, "yes" weighted (`encoders/configs/cross_encoder.yml`)
     bi-encoder          MiniLM embeddings + logistic regression on focus contexts
 
-Snippet runs answer per message and aggregate any-yes per contributor. The LLM scores one to
-two seconds per snippet on 2 CPU cores, so dev and test are a seeded sample of pairs, stratified
+Snippet runs answer per message and aggregate any-yes per contributor. The LLM scores about
+0.75 s per snippet on 2 quiet CPU cores, so dev and test are a seeded sample of pairs, stratified
 by label (--dev-pairs, --test-pairs; 0 = all); every run sees the same sample, and the pairs
 outside it are counted in the results. Finished steps are skipped on a re-run (delete a run's folder to redo it).
 """
@@ -41,6 +42,7 @@ from prep.cli import run_cli
 ROOT = Path(__file__).resolve().parents[1]
 MODEL = "models/smollm2-135m-instruct"
 LORA_CONFIG = ROOT / "axolotl_configs" / "smollm2_quality.yml"
+LORA_YES_SHARE = 0.5  # of the LoRA's train snippets (the split's own share is 17-22%)
 DATASETS = {"rumoureval": "prep.importers.rumoureval", "csd": "prep.importers.csd"}
 PREPS = {  # prepared-data variant -> prep.build options
     "snippets": ["--strategy", "snippets", "--sequence-len", "384", "--snippet-context-tokens", "128"],
@@ -101,11 +103,12 @@ def pair_key(row: dict) -> tuple[str, str, str]:
     return meta["conversation_id"], meta["statement_id"], meta["contributor"]
 
 
-def sample(labels: dict[tuple, str], size: int, seed: int | None) -> set[tuple]:
-    """A seeded sample of `size` pairs (0: every pair), stratified by label in the set's own
-    proportion, so a rare "yes" is neither over- nor under-drawn (2 of 80 would leave dev nothing
-    to tune a threshold on); the bootstrap still resamples conversations. Seed None takes pairs in
-    sorted order (--quick: the plumbing, not the numbers)."""
+def sample(labels: dict, size: int, seed: int | None, yes_share: float | None = None) -> set:
+    """A seeded sample of `size` keys (0: every key), stratified by label: in the set's own
+    proportion by default, so a rare "yes" is neither over- nor under-drawn (2 of 80 would leave dev
+    nothing to tune a threshold on), or with `yes_share` of "yes" (as many as there are at most).
+    The bootstrap still resamples conversations. Seed None takes pair keys in sorted order, round-
+    robin over conversations (--quick: the plumbing, not the numbers)."""
     if not size or size >= len(labels):
         return set(labels)
     strata = {label: sorted(key for key, value in labels.items() if value == label) for label in ("yes", "no")}
@@ -119,7 +122,8 @@ def sample(labels: dict[tuple, str], size: int, seed: int | None) -> set[tuple]:
             keys.sort(key=order.get)
         else:
             random.Random(seed).shuffle(keys)
-    yes = round(size * len(strata["yes"]) / len(labels))
+    share = len(strata["yes"]) / len(labels) if yes_share is None else yes_share
+    yes = min(round(size * share), len(strata["yes"]))
     return set(strata["yes"][:yes] + strata["no"][:size - yes])
 
 
@@ -147,15 +151,22 @@ def evaluation_sets(prepared: dict[str, Path], sample_pairs: dict[str, int], see
     return folders, counts
 
 
-def lora_config(data: Path, run_dir: Path, quick: bool) -> Path:
-    """The committed LoRA recipe with this dataset's paths (and 2 steps with --quick)."""
+def lora_config(data: Path, run_dir: Path, quick: bool, seed: int) -> Path:
+    """The committed LoRA recipe with this dataset's paths, trained on a seeded sample of the train
+    snippets, half "yes" and half "no", as many as its steps take (2 steps with --quick). Drawn from
+    the whole split in its own proportion, 48 steps would hold 33 to 42 "yes" snippets (17-22%), and the model learned to answer "no" whatever it read."""
     config = yaml.safe_load(LORA_CONFIG.read_text(encoding="utf-8"))
-    config["datasets"][0]["path"] = str(data / "train.jsonl")
+    config["max_steps"] = 2 if quick else config["max_steps"]
+    size = config["max_steps"] * config["micro_batch_size"] * config["gradient_accumulation_steps"]
+    rows = read_jsonl(data / "train.jsonl")
+    kept = sample({i: row["meta"]["label"] for i, row in enumerate(rows)}, size, seed, yes_share=LORA_YES_SHARE)
+    write_jsonl(run_dir / "train.jsonl", [row for i, row in enumerate(rows) if i in kept])
+    config["datasets"][0]["path"] = str(run_dir / "train.jsonl")
     config["dataset_prepared_path"] = str(run_dir / "axolotl_data")
     config["output_dir"] = str(run_dir / "adapter")
-    config["max_steps"] = 2 if quick else config["max_steps"]
     path = run_dir / "axolotl.yml"
-    path.write_text(f"# {LORA_CONFIG.relative_to(ROOT)} with this dataset's paths, written by bench.quality\n"
+    path.write_text(f"# {LORA_CONFIG.relative_to(ROOT)} with this dataset's paths, on a {LORA_YES_SHARE:.0%} 'yes' "
+                    "sample of its train snippets (run_dir/train.jsonl), written by bench.quality\n"
                     + yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
     return path
 
@@ -179,10 +190,10 @@ def stage(run_dir: Path, name: str, output: Path, commands: list[list[str]]) -> 
     return seconds[name]
 
 
-def run_llm(run: Run, data: Path, run_dir: Path, quick: bool) -> dict:
+def run_llm(run: Run, data: Path, run_dir: Path, quick: bool, seed: int) -> dict:
     timing, adapter = {"train_seconds": 0.0}, []
     if run.config == "lora":
-        config = str(lora_config(data, run_dir, quick))
+        config = str(lora_config(data, run_dir, quick, seed))
         axolotl = str(Path(sys.executable).parent / "axolotl")
         timing["train_seconds"] = stage(run_dir, "train", run_dir / "adapter" / "adapter_config.json",
                                         [[axolotl, "preprocess", config], [axolotl, "train", config]])
@@ -201,13 +212,14 @@ def run_encoder(run: Run, data: Path, run_dir: Path, quick: bool) -> dict:
     return {k: recorded[k] for k in ("train_seconds", "score_seconds")}
 
 
-def execute(run: Run, data: Path, run_dir: Path, quick: bool) -> None:
+def execute(run: Run, data: Path, run_dir: Path, quick: bool, seed: int) -> None:
     """Train (if the run trains), predict dev and test, score test with the dev-tuned threshold."""
     run_dir.mkdir(parents=True, exist_ok=True)
     if run.kind == "constant":
         timing = run_constant(data, run_dir)
     else:
-        timing = (run_llm if run.kind == "llm" else run_encoder)(run, data, run_dir, quick)
+        timing = (run_llm(run, data, run_dir, quick, seed) if run.kind == "llm"
+                  else run_encoder(run, data, run_dir, quick))
         call(python("eval.score", "--predictions", str(run_dir / "predictions.jsonl"), "--dev-predictions",
                     str(run_dir / "dev_predictions.jsonl"), "--aggregation", "any-yes"), run_dir / "log.txt")
     (run_dir / "timing.json").write_text(json.dumps(timing) + "\n", encoding="utf-8")
@@ -217,12 +229,16 @@ def result(run_dir: Path) -> dict:
     metrics = json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))
     timing = json.loads((run_dir / "timing.json").read_text(encoding="utf-8"))
     ci = {name: [(bounds or {}).get("low"), (bounds or {}).get("high")] for name, bounds in metrics["ci"].items()}
+    ranked = metrics["ranking"] or {"roc_auc": None, "roc_auc_ci": None}  # None: no P(yes) (always-yes)
     return {"f1": metrics["f1"], "f1_ci": ci["f1"], "mcc": metrics["mcc"], "mcc_ci": ci["mcc"],
             **{k: metrics[k] for k in ("precision", "recall", "accuracy", "n")},
+            "roc_auc": ranked["roc_auc"], "roc_auc_ci": [(ranked["roc_auc_ci"] or {}).get(k) for k in ("low", "high")],
             **{k: round(v, 1) for k, v in timing.items()}}
 
 
 def with_interval(result: dict, name: str) -> str:
+    if result[name] is None:
+        return "–"
     low, high = result[f"{name}_ci"]
     interval = "no CI: one conversation" if low is None else f"{low:.3f}, {high:.3f}"
     return f"{result[name]:.3f} [{interval}]"
@@ -232,7 +248,8 @@ def markdown(results: dict, evaluation: dict, settings: dict) -> str:
     lines = ["# Quality on real conversations", "",
              "Written by `python -m bench.quality" + (" --quick" if settings["quick"] else "") + "` on "
              f"{settings['machine']}; thresholds tuned on dev, frozen for test; 95% CIs by bootstrap over "
-             "conversations. Seconds are wall time on that machine.", ""]
+             "conversations. ROC AUC ranks pairs by P(yes) whatever the threshold (0.5: no ranking; – : no P(yes)). "
+             "Seconds are wall time on that machine.", ""]
     for dataset, runs in results.items():
         test, dev = evaluation[dataset]["test"], evaluation[dataset]["dev"]
         lines += [f"## {dataset}", "",
@@ -240,11 +257,11 @@ def markdown(results: dict, evaluation: dict, settings: dict) -> str:
                   f"{test['left_out_by_sample']} test pairs outside the sample, "
                   f"{sum(test['left_out_not_in_every_prep'].values())} not kept by every prep variant. "
                   f"Dev (threshold tuning): {dev['pairs']} pairs ({dev['yes']} yes) in {dev['conversations']} conversations.", "",
-                  "| run | F1 [95% CI] | precision | recall | accuracy | MCC [95% CI] | pairs | train s | score s |",
-                  "|---|---|---|---|---|---|---|---|---|"]
+                  "| run | F1 [95% CI] | precision | recall | accuracy | MCC [95% CI] | ROC AUC [95% CI] | pairs | train s | score s |",
+                  "|---|---|---|---|---|---|---|---|---|---|"]
         for name, r in runs.items():
             lines.append(f"| {name} | {with_interval(r, 'f1')} | {r['precision']:.3f} | {r['recall']:.3f} | "
-                         f"{r['accuracy']:.3f} | {with_interval(r, 'mcc')} | {r['n']} | {r['train_seconds']:.0f} | "
+                         f"{r['accuracy']:.3f} | {with_interval(r, 'mcc')} | {with_interval(r, 'roc_auc')} | {r['n']} | {r['train_seconds']:.0f} | "
                          f"{r['score_seconds']:.0f} |")
         lines.append("")
     return "\n".join(lines)
@@ -254,7 +271,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a few conversations per split, 2 training steps")
     parser.add_argument("--datasets", nargs="+", choices=sorted(DATASETS), default=list(DATASETS))
-    parser.add_argument("--runs", nargs="+", choices=[r.name for r in RUNS], default=[r.name for r in RUNS])
+    parser.add_argument("--runs", nargs="+", choices=[r.name for r in RUNS], default=[r.name for r in RUNS],
+                        help="the runs to train and score if not finished (the table shows every finished run)")
     parser.add_argument("--dev-pairs", type=int, default=80, help="a seeded sample of this many dev pairs (0: all)")
     parser.add_argument("--test-pairs", type=int, default=160, help="the same for test")
     parser.add_argument("--seed", type=int, default=0)
@@ -273,15 +291,19 @@ def main(argv: list[str] | None = None) -> dict:
         prepared = {prep: prepare(dataset, prep, data_root, args.quick) for prep in PREPS}
         folders[dataset], evaluation[dataset] = evaluation_sets(prepared, sample_pairs, None if args.quick else args.seed)
     results, failed = {dataset: {} for dataset in args.datasets}, []
-    for run in (r for r in RUNS if r.name in args.runs):  # run by run: the LLM runs first, the cheap ones last
+    # Run by run, the LLM runs first, the cheap ones last. --runs chooses what is trained; the table
+    # keeps every finished run of these datasets, so training one row does not drop the others.
+    for run in RUNS:
         for dataset in args.datasets:
             run_dir = work / dataset / run.name
             try:
-                if not (run_dir / "timing.json").exists():
+                if run.name in args.runs and not (run_dir / "timing.json").exists():
                     print(f"{dataset} / {run.name} ...", flush=True)
-                    execute(run, folders[dataset][run.prep], run_dir, args.quick)
+                    execute(run, folders[dataset][run.prep], run_dir, args.quick, args.seed)
             except RuntimeError as error:  # one failed run leaves the others' results standing
                 failed.append(f"{dataset} / {run.name}: {error}")
+                continue
+            if not (run_dir / "timing.json").exists():
                 continue
             results[dataset][run.name] = result(run_dir)
             write_results(out, results, evaluation, settings)

@@ -35,9 +35,10 @@ def test_every_dataset_has_every_run_on_the_same_pairs(quick):
         assert list(runs) == [run.name for run in quality.RUNS]
         assert len({r["n"] for r in runs.values()}) == 1, f"{dataset}: runs scored on different pairs"
         for name, r in runs.items():
-            assert set(r) == {"f1", "f1_ci", "mcc", "mcc_ci", "precision", "recall", "accuracy", "n",
-                              "train_seconds", "score_seconds"}
+            assert set(r) == {"f1", "f1_ci", "mcc", "mcc_ci", "precision", "recall", "accuracy", "n", "roc_auc",
+                              "roc_auc_ci", "train_seconds", "score_seconds"}
             assert r["f1_ci"][0] <= r["f1"] <= r["f1_ci"][1] and r["mcc_ci"][0] <= r["mcc"] <= r["mcc_ci"][1], name
+            assert (r["roc_auc"] is None) == (name == "always-yes"), name  # every model gives P(yes)
         floor = runs["always-yes"]
         assert floor["precision"] > 0, f"{dataset}: the quick sample has no 'yes' pair to score"
         assert floor["recall"] == 1.0 and floor["precision"] == pytest.approx(floor["accuracy"])
@@ -52,6 +53,7 @@ def test_a_rerun_skips_finished_runs(quick):
     predictions = sorted((work / "runs").glob("*/*/predictions.jsonl"))
     stamps = [p.stat().st_mtime_ns for p in predictions]
     assert quality.main(argv) == results
+    assert quality.main(argv + ["--runs", "always-yes"]) == results  # one row asked for: the table keeps all
     assert [p.stat().st_mtime_ns for p in predictions] == stamps
 
 
