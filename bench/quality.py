@@ -11,6 +11,7 @@ threshold tuned on dev and frozen (`eval.score --dev-predictions`):
     smollm2-zero-shot   SmolLM2-135M-Instruct, P(yes) by label log-likelihood, on snippets
     smollm2-lora        the same after `axolotl train axolotl_configs/smollm2_quality.yml` on a
                         seeded sample of train snippets, half "yes", half "no"
+    smollm2-*-focus     the two above on focus contexts (one row per contributor, 512 tokens)
     cross-encoder       MiniLM cross-encoder on snippets, "yes" weighted (`encoders/configs/cross_encoder.yml`)
     bi-encoder          MiniLM embeddings + logistic regression on focus contexts
 
@@ -67,6 +68,8 @@ RUNS = (
     Run("always-yes", "snippets", "constant"),
     Run("smollm2-zero-shot", "snippets", "llm"),
     Run("smollm2-lora", "snippets", "llm", "lora"),
+    Run("smollm2-zero-shot-focus", "focus", "llm"),
+    Run("smollm2-lora-focus", "focus", "llm", "lora"),
     Run("cross-encoder", "snippets", "encoder", "encoders/configs/cross_encoder.yml", ("epochs=1",)),
     Run("bi-encoder", "focus", "encoder", "encoders/configs/bi_encoder.yml"),
 )
@@ -151,10 +154,12 @@ def evaluation_sets(prepared: dict[str, Path], sample_pairs: dict[str, int], see
     return folders, counts
 
 
-def lora_config(data: Path, run_dir: Path, quick: bool, seed: int) -> Path:
-    """The committed LoRA recipe with this dataset's paths, trained on a seeded sample of the train
-    snippets, half "yes" and half "no", as many as its steps take (2 steps with --quick). Drawn from
-    the whole split in its own proportion, 48 steps would hold 33 to 42 "yes" snippets (17-22%), and the model learned to answer "no" whatever it read."""
+def lora_config(data: Path, run_dir: Path, quick: bool, seed: int, prep: str) -> Path:
+    """The committed LoRA recipe with this dataset's paths and the prep variant's sequence_len,
+    trained on a seeded sample of the train rows (snippets, or focus contexts), half "yes" and half
+    "no", as many as its steps take (2 steps with --quick). Drawn from the whole split in its own
+    proportion, 48 steps would hold 33 to 42 "yes" snippets (17-22%), and the model learned to
+    answer "no" whatever it read."""
     config = yaml.safe_load(LORA_CONFIG.read_text(encoding="utf-8"))
     config["max_steps"] = 2 if quick else config["max_steps"]
     size = config["max_steps"] * config["micro_batch_size"] * config["gradient_accumulation_steps"]
@@ -162,11 +167,12 @@ def lora_config(data: Path, run_dir: Path, quick: bool, seed: int) -> Path:
     kept = sample({i: row["meta"]["label"] for i, row in enumerate(rows)}, size, seed, yes_share=LORA_YES_SHARE)
     write_jsonl(run_dir / "train.jsonl", [row for i, row in enumerate(rows) if i in kept])
     config["datasets"][0]["path"] = str(run_dir / "train.jsonl")
+    config["sequence_len"] = int(PREPS[prep][PREPS[prep].index("--sequence-len") + 1])  # prep fits every row into it
     config["dataset_prepared_path"] = str(run_dir / "axolotl_data")
     config["output_dir"] = str(run_dir / "adapter")
     path = run_dir / "axolotl.yml"
-    path.write_text(f"# {LORA_CONFIG.relative_to(ROOT)} with this dataset's paths, on a {LORA_YES_SHARE:.0%} 'yes' "
-                    "sample of its train snippets (run_dir/train.jsonl), written by bench.quality\n"
+    path.write_text(f"# {LORA_CONFIG.relative_to(ROOT)} with this dataset's paths and sequence_len ({prep}), on a "
+                    f"{LORA_YES_SHARE:.0%} 'yes' sample of its train rows (run_dir/train.jsonl), written by bench.quality\n"
                     + yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
     return path
 
@@ -193,7 +199,7 @@ def stage(run_dir: Path, name: str, output: Path, commands: list[list[str]]) -> 
 def run_llm(run: Run, data: Path, run_dir: Path, quick: bool, seed: int) -> dict:
     timing, adapter = {"train_seconds": 0.0}, []
     if run.config == "lora":
-        config = str(lora_config(data, run_dir, quick, seed))
+        config = str(lora_config(data, run_dir, quick, seed, run.prep))
         axolotl = str(Path(sys.executable).parent / "axolotl")
         timing["train_seconds"] = stage(run_dir, "train", run_dir / "adapter" / "adapter_config.json",
                                         [[axolotl, "preprocess", config], [axolotl, "train", config]])

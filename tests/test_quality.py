@@ -43,7 +43,7 @@ def test_every_dataset_has_every_run_on_the_same_pairs(quick):
         assert floor["precision"] > 0, f"{dataset}: the quick sample has no 'yes' pair to score"
         assert floor["recall"] == 1.0 and floor["precision"] == pytest.approx(floor["accuracy"])
         assert floor["f1"] == pytest.approx(2 * floor["precision"] / (1 + floor["precision"]))
-        assert all(runs[name]["train_seconds"] > 0 for name in ("smollm2-lora", "cross-encoder", "bi-encoder"))
+        assert all(runs[name]["train_seconds"] > 0 for name in ("smollm2-lora", "smollm2-lora-focus", "cross-encoder", "bi-encoder"))
     table = (work / "runs" / "quality.md").read_text()
     assert table.count("| always-yes |") == len(quality.DATASETS)
 
