@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from importlib.resources import files
 from pathlib import Path
-from typing import Callable, Literal, TypeVar
+from typing import Annotated, Callable, Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -41,14 +41,8 @@ class CrossEncoderConfig(Common):
     gradient_checkpointing: bool = False
     learning_rate: float = Field(3e-5, gt=0)
     warmup_ratio: float = Field(0.1, ge=0, lt=1)
-    positive_weight: float | Literal["balanced"] = Field(
+    positive_weight: Annotated[float, Field(gt=0)] | Literal["balanced"] = Field(
         1.0, description="loss weight of a 'yes' question; balanced: the train sample's no/yes ratio")
-
-    @model_validator(mode="after")
-    def weight_positive(self) -> CrossEncoderConfig:
-        if self.positive_weight != "balanced" and self.positive_weight <= 0:
-            raise ValueError("positive_weight must be above 0 or 'balanced'")
-        return self
 
 
 class BiEncoderConfig(Common):
