@@ -8,7 +8,7 @@ threshold on P(yes) is tuned on dev pairs only and then frozen for test.
 from __future__ import annotations
 
 import numpy as np
-from scipy.stats import bootstrap, mannwhitneyu
+from scipy.stats import bootstrap
 from sklearn.calibration import calibration_curve
 from sklearn.metrics import average_precision_score, brier_score_loss
 from statsmodels.stats.contingency_tables import mcnemar
@@ -21,6 +21,7 @@ from prep.metrics import HEADLINE, from_counts
 N_RESAMPLES = 2000
 CONFIDENCE = 0.95
 MAX_THRESHOLD_CANDIDATES = 200
+RANKING_BLOCK = 1_000_000  # pair weights held at once by the ranking bootstrap (8 MB each array)
 
 
 def conversation_counts(pairs: list[dict], conversations: list[str]) -> np.ndarray:
@@ -89,9 +90,19 @@ def tune_threshold(dev_predictions: list[dict], method: str) -> dict:
     return {"value": float(best[1]), "dev_f1": float(best[0][0]), "candidates": int(len(candidates)) + 1}
 
 
-def roc_auc(yes: np.ndarray, p_yes: np.ndarray) -> float:
-    """P(a random gold-yes pair scores above a random gold-no pair), ties counting half."""
-    return float(mannwhitneyu(p_yes[yes], p_yes[~yes]).statistic / (yes.sum() * (~yes).sum()))
+def weighted_roc_auc(yes: np.ndarray, p_yes: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """ROC AUC per row of `weights` (each row: how many times each pair counts, 0 to leave it out):
+    P(a gold-yes pair scores above a gold-no pair), ties counting half; NaN where a row holds one
+    label. One sort serves every row, so a whole bootstrap costs a few array passes."""
+    order = np.argsort(p_yes, kind="stable")
+    starts = np.flatnonzero(np.r_[True, np.diff(p_yes[order]) != 0])  # groups of tied scores
+    weights = weights[:, order]
+    yes_by_score = np.add.reduceat(weights * yes[order], starts, axis=1)
+    no_by_score = np.add.reduceat(weights * ~yes[order], starts, axis=1)
+    no_below = np.cumsum(no_by_score, axis=1) - no_by_score
+    wins = (yes_by_score * (no_below + 0.5 * no_by_score)).sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return wins / (yes_by_score.sum(axis=1) * no_by_score.sum(axis=1))
 
 
 def ranking(pairs: list[dict], seed: int = 0) -> dict | None:
@@ -105,19 +116,22 @@ def ranking(pairs: list[dict], seed: int = 0) -> dict | None:
     p_yes = np.array([p["p_yes"] for p in pairs], dtype=float)
     if yes.all() or not yes.any():
         return None
-    by_conversation: dict[str, list[int]] = {}
-    for i, p in enumerate(pairs):
-        by_conversation.setdefault(p["conversation_id"], []).append(i)
-    groups = list(by_conversation.values())
-    rng, values = np.random.default_rng(seed), []
-    for _ in range(N_RESAMPLES if len(groups) > 1 else 0):
-        drawn = np.concatenate([groups[i] for i in rng.integers(len(groups), size=len(groups))])
-        if yes[drawn].any() and not yes[drawn].all():
-            values.append(roc_auc(yes[drawn], p_yes[drawn]))
-    low, high = np.percentile(values, [50 * (1 - CONFIDENCE), 50 * (1 + CONFIDENCE)]) if values else (None, None)
-    return {"roc_auc": roc_auc(yes, p_yes), "average_precision": float(average_precision_score(yes, p_yes)),
+    first_seen: dict[str, int] = {}
+    pair_conversation = np.array([first_seen.setdefault(p["conversation_id"], len(first_seen)) for p in pairs])
+    n = len(first_seen)
+    resamples = N_RESAMPLES if n > 1 else 0
+    drawn = np.random.default_rng(seed).integers(n, size=(resamples, n))
+    times_drawn = np.zeros((resamples, n))
+    np.add.at(times_drawn, (np.repeat(np.arange(resamples), n), drawn.ravel()), 1)
+    block = max(1, RANKING_BLOCK // len(pairs))  # resamples per pass: bounds memory on large runs
+    values = np.concatenate([weighted_roc_auc(yes, p_yes, times_drawn[start:start + block][:, pair_conversation])
+                             for start in range(0, resamples, block)] or [np.array([])])
+    values = values[~np.isnan(values)]
+    low, high = np.percentile(values, [50 * (1 - CONFIDENCE), 50 * (1 + CONFIDENCE)]) if len(values) else (None, None)
+    return {"roc_auc": float(weighted_roc_auc(yes, p_yes, np.ones((1, len(pairs))))[0]),
+            "average_precision": float(average_precision_score(yes, p_yes)),
             "roc_auc_ci": None if low is None else {
-                "low": float(low), "high": float(high), "conversations": len(groups), "resamples": len(values),
+                "low": float(low), "high": float(high), "conversations": n, "resamples": len(values),
                 "skipped_one_label": N_RESAMPLES - len(values), "confidence": CONFIDENCE}}
 
 
