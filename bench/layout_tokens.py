@@ -14,11 +14,13 @@ import json
 import tempfile
 from pathlib import Path
 
+from core.jsonl import write_jsonl
 from prep.build import sample_rows
-from prep.schema import Tables, load_tables, write_jsonl
 from prep.strategies import STRATEGIES, Options, prepare_conversation
 from prep.synth import generate_long
+from prep.tables import Tables
 from prep.tokens import TokenCounter
+from prep.validate import load_tables
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL = ROOT / "models" / "smollm2-135m-instruct"

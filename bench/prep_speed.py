@@ -33,7 +33,7 @@ from math import exp
 from pathlib import Path
 from statistics import NormalDist
 
-from prep.schema import write_jsonl
+from core.jsonl import write_jsonl
 from prep.synth import generate_long, has_chinese
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -36,9 +36,10 @@ from pathlib import Path
 
 import yaml
 
-from eval.runs import load_predictions, prediction_row, read_jsonl, write_jsonl
+from core.cli import run_cli
+from core.jsonl import read_jsonl, write_jsonl
+from core.runs import load_predictions, prediction_row
 from eval.score import score
-from prep.cli import run_cli
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL = "models/smollm2-135m-instruct"

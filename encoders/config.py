@@ -13,8 +13,8 @@ from typing import Annotated, Callable, Literal, TypeVar
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from core.cli import UserError
 from eval.aggregate import AGGREGATIONS
-from prep.cli import UserError
 
 Model = TypeVar("Model")
 PACKAGE_PREFIX = "package:"

@@ -19,11 +19,11 @@ from sentence_transformers.cross_encoder import CrossEncoder, CrossEncoderTraine
 from sentence_transformers.cross_encoder.losses import BinaryCrossEntropyLoss
 from transformers import TrainerCallback
 
+from core.cli import UserError
 from encoders.config import CrossEncoderConfig, load_weights
 from encoders.data import Question
 from encoders.decide import tuned
 from encoders.fitted import Fitted
-from prep.cli import UserError
 
 
 def load_model(config: CrossEncoderConfig, device: str) -> CrossEncoder:

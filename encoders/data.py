@@ -1,7 +1,7 @@
 """Prepared JSONL rows -> questions an encoder reads: (context, question) as prep rendered them.
 
 A row's first user turn is split by `prep.prompt.context_and_question`; dev and test rows ask
-one question each (`eval.runs.question_meta` rejects others). A multi-layout train row (several
+one question each (`core.runs.question_meta` rejects others). A multi-layout train row (several
 questions against one context) is expanded into one question per pair, and counted.
 """
 
@@ -11,10 +11,11 @@ import random
 from dataclasses import dataclass
 from pathlib import Path
 
-from eval.runs import question_meta, read_jsonl
-from prep.cli import UserError
+from core.cli import UserError
+from core.jsonl import read_jsonl
+from core.labels import LABELS
+from core.runs import question_meta
 from prep.prompt import context_and_question
-from prep.schema import LABELS
 
 SPLITS = ("train", "dev", "test")
 

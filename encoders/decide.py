@@ -6,9 +6,9 @@ after aggregation), so `eval.score --dev-predictions` finds the same one again.
 
 from __future__ import annotations
 
-from eval.runs import prediction_row
-from eval.stats import tune_threshold
+from core.runs import prediction_row
 from encoders.data import Question
+from eval.stats import tune_threshold
 
 MODE = "classifier"
 

@@ -23,12 +23,12 @@ from pathlib import Path
 import torch
 from transformers import set_seed
 
+from core.cli import run_cli
+from core.jsonl import write_jsonl
 from encoders import bi_encoder, cross_encoder
 from encoders.config import load, model_path
 from encoders.data import read_split, sample
 from encoders.decide import MODE, prediction_rows, tuned
-from eval.runs import write_jsonl
-from prep.cli import run_cli
 
 FITTERS = {"cross-encoder": cross_encoder.fit, "bi-encoder": bi_encoder.fit}
 

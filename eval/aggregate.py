@@ -16,8 +16,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from eval.runs import INVALID, LABELS, PAIR_KEYS, pair_key
-from prep.cli import UserError
+from core.cli import UserError
+from core.labels import INVALID, LABELS
+from core.runs import PAIR_KEYS, pair_key
 
 AGGREGATIONS = ("any-yes", "majority", "max-prob")
 

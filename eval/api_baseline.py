@@ -26,9 +26,10 @@ import yaml
 from openai import OpenAI
 from tqdm import tqdm
 
+from core.cli import UserError, run_cli
+from core.jsonl import read_jsonl, write_jsonl
+from core.runs import prediction_row, question_meta
 from eval.parse import parse_answer
-from eval.runs import prediction_row, question_meta, read_jsonl, write_jsonl
-from prep.cli import UserError, run_cli
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,8 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from statistics import median
 
-from prep.cli import UserError
-from prep.metrics import contributor_metrics
+from core.cli import UserError
+from core.metrics import contributor_metrics
 
 LENGTH_EDGES = (1024, 2048, 4096, 8192, 16384, 32768, 65536, 131072)
 POSITIONS = ("start", "middle", "end")

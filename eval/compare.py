@@ -14,12 +14,12 @@ import argparse
 import json
 from pathlib import Path
 
+from core.cli import UserError, run_cli
+from core.metrics import HEADLINE, contributor_metrics
+from core.runs import load_predictions, pair_key
 from eval import stats
 from eval.aggregate import contributor_pairs
-from eval.runs import load_predictions, pair_key
 from eval.score import markdown_table
-from prep.cli import UserError, run_cli
-from prep.metrics import HEADLINE, contributor_metrics
 
 
 def scored_pairs(run: Path) -> tuple[list[dict], dict]:

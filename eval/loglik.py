@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import torch
 
-from prep.cli import UserError
+from core.cli import UserError
 
 ANSWER_VARIANTS = {"yes": ("yes", "Yes", "YES", " yes", " Yes"), "no": ("no", "No", "NO", " no", " No")}
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from eval.runs import INVALID
+from core.labels import INVALID
 
 _MARKUP = re.compile(r"[*_`#>\"'“”‘’「」『』\[\]()]")
 _END = r"\s*(?=$|[.,;:!?。，；：！？\n-])"

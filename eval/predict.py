@@ -5,7 +5,7 @@
 
 Modes: 'loglik' (default) reads P(yes) from the label-token log-probabilities, the shared
 prefix of each context run once (`eval.loglik`); 'generate' generates greedily per question and
-parses the text (`eval.generate`). Rows follow `eval.runs`; a run.json beside them records
+parses the text (`eval.generate`). Rows follow `core.runs`; a run.json beside them records
 the settings.
 """
 
@@ -21,10 +21,11 @@ import torch
 from tqdm import tqdm
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
+from core.cli import UserError, run_cli
+from core.jsonl import read_jsonl, write_jsonl
+from core.runs import prediction_row, question_meta
 from eval import loglik
 from eval.generate import generate_answer
-from eval.runs import prediction_row, question_meta, read_jsonl, write_jsonl
-from prep.cli import UserError, run_cli
 
 
 def load_model(model_path: str, adapter: str | None = None):

@@ -18,12 +18,13 @@ import argparse
 import json
 from pathlib import Path
 
+from core.cli import run_cli
+from core.labels import LABELS
+from core.metrics import HEADLINE, contributor_metrics
+from core.runs import load_predictions
 from eval import breakdown, stats
 from eval.aggregate import AGGREGATIONS, contributor_pairs
 from eval.plots import breakdown_plot, reliability_plot
-from eval.runs import LABELS, load_predictions
-from prep.cli import run_cli
-from prep.metrics import HEADLINE, contributor_metrics
 
 SCHEMA_VERSION = 3  # 3: "ranking" (ROC AUC with its CI, average precision)
 
@@ -142,7 +143,7 @@ def main(argv: list[str] | None = None) -> dict:
         value, source = tuned["value"], f"tuned on {args.dev_predictions} (dev F1 {tuned['dev_f1']:.3f}), frozen"
     tables = None
     if args.messages:
-        from prep.schema import load_tables
+        from prep.validate import load_tables
 
         tables = load_tables(args.messages, args.stances)
     metrics = score(load_predictions(args.predictions), args.aggregation, value, source, tables, args.seed)

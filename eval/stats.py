@@ -13,10 +13,10 @@ from sklearn.calibration import calibration_curve
 from sklearn.metrics import average_precision_score, brier_score_loss
 from statsmodels.stats.contingency_tables import mcnemar
 
+from core.cli import UserError
+from core.labels import ANSWERS, LABELS
+from core.metrics import HEADLINE, from_counts
 from eval.aggregate import contributor_pairs
-from eval.runs import ANSWERS, LABELS
-from prep.cli import UserError
-from prep.metrics import HEADLINE, from_counts
 
 N_RESAMPLES = 2000
 CONFIDENCE = 0.95

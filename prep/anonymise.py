@@ -33,7 +33,7 @@ from typing import NamedTuple
 
 from prep import identifiers, parallel
 from prep.names import NameMatcher, lexicon
-from prep.schema import UNKNOWN_AUTHOR, Tables
+from prep.tables import UNKNOWN_AUTHOR, Tables
 
 UNKNOWN_HANDLE = "@<USER>"
 _HANDLES = re.compile(r"@[A-Za-z0-9_]{2,30}|(?<![A-Za-z0-9_])/?u/[A-Za-z0-9_-]{3,20}")

@@ -12,7 +12,7 @@ How conversations are fitted into --sequence-len is --strategy (see `prep.strate
 context, one user turn and one answer turn per pair (`meta.pairs`); dev and test stay one
 row per pair, which is what eval reads.
 
-Before anything is rendered the tables are validated (`prep.schema`), anonymised
+Before anything is rendered the tables are validated (`prep.validate`), anonymised
 (`prep.anonymise`: pseudonyms P01.. per conversation, the map written to OUT.private/), their
 languages detected and optionally converted or translated (`prep.language`), and split by
 conversation (`prep.split`: the stances' own `split` column, else stratified by yes-rate).
@@ -39,16 +39,26 @@ from itertools import groupby
 from pathlib import Path
 from typing import NamedTuple
 
+from core.cli import UserError, run_cli
+from core.jsonl import write_jsonl
 from prep import identifiers, language, parallel, prompt
 from prep.anonymise import anonymise, private_dir, write_pseudonym_map
-from prep.cli import UserError, run_cli
 from prep.names import lexicon
 from prep.report import Stages, length_stats, write_report
-from prep.schema import Exclusions, Policy, Tables, load_tables, write_jsonl, write_table
 from prep.split import SPLITS, assign, parse_fractions, shared_texts
-from prep.strategies import (STRATEGIES, Context, Conversation, Options, add_arguments as add_strategy_arguments,
-                             options_from_args, prepare_conversation, question_groups)
+from prep.strategies import (
+    STRATEGIES,
+    Context,
+    Conversation,
+    Options,
+    options_from_args,
+    prepare_conversation,
+    question_groups,
+)
+from prep.strategies import add_arguments as add_strategy_arguments
+from prep.tables import Exclusions, Tables, write_table
 from prep.tokens import TokenCounter
+from prep.validate import Policy, load_tables
 
 IMPORT_SECONDS = time.perf_counter() - _IMPORTS_STARTED
 

@@ -10,7 +10,7 @@ import importlib.util
 import json
 from pathlib import Path
 
-from prep.cli import materialise_cli
+from core.cli import materialise_cli
 
 DEFAULT_DIR = Path("models/smollm2-135m-instruct")
 COMPLETE_MARKER = "materialised.json"

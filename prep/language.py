@@ -26,9 +26,9 @@ from collections import Counter
 from functools import cache
 from pathlib import Path
 
+from core.cli import UserError
 from prep import parallel
-from prep.cli import UserError
-from prep.schema import SPLIT_NAMES
+from prep.tables import SPLIT_NAMES
 
 CODES = {"ENGLISH": "en", "CHINESE": "zh", "MALAY": "ms", "TAMIL": "ta"}
 UNDETERMINED = "und"

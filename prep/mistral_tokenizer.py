@@ -18,7 +18,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from prep.cli import materialise_cli
+from core.cli import materialise_cli
 
 MODEL = "mistralai/Mistral-7B-Instruct-v0.2"
 DEFAULT_DIR = Path("models/mistral-7b-instruct-v0.2-tokenizer")

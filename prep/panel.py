@@ -7,7 +7,7 @@ follows the tie policy: 'exclude' (no gold), 'yes' or 'no'. Agreement is Fleiss'
 (statsmodels; items every annotator labelled) and Krippendorff's alpha (krippendorff,
 nominal; missing votes allowed). Human-level F1 scores each annotator against the majority of
 the *other* annotators, on the items where that majority exists, with the metrics that
-eval scores models with (`prep.metrics`): a model's F1 against the full-panel majority can be
+eval scores models with (`core.metrics`): a model's F1 against the full-panel majority can be
 read against it.
 """
 
@@ -20,9 +20,11 @@ import krippendorff
 import numpy as np
 from statsmodels.stats.inter_rater import aggregate_raters, fleiss_kappa
 
-from prep.cli import run_cli
-from prep.metrics import contributor_metrics
-from prep.schema import LABELS, Policy, load_tables, majority
+from core.cli import run_cli
+from core.labels import LABELS
+from core.metrics import contributor_metrics
+from prep.validate import Policy, load_tables
+from prep.votes import majority
 
 
 def vote_matrix(stances: list[dict], annotators: list[str]) -> np.ndarray:

@@ -14,9 +14,10 @@ import math
 import random
 from collections import defaultdict
 
-from prep.cli import UserError
+from core.cli import UserError
 from prep.prompt import one_line
-from prep.schema import SPLIT_COLUMN, SPLIT_NAMES as SPLITS
+from prep.tables import SPLIT_COLUMN
+from prep.tables import SPLIT_NAMES as SPLITS
 
 MIN_SHARED_CHARS = 20  # shorter texts ("lol", "+1", "同意") are not evidence of a shared source
 

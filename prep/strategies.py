@@ -31,9 +31,11 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import cached_property
 
+from core.cli import UserError
 from prep import prompt
-from prep.cli import UserError
-from prep.summarise import Summariser, add_arguments as add_summariser_arguments, from_args as summariser_from_args
+from prep.summarise import Summariser
+from prep.summarise import add_arguments as add_summariser_arguments
+from prep.summarise import from_args as summariser_from_args
 from prep.tokens import TokenCounter
 
 LAYOUTS = ("pair", "multi")

@@ -18,8 +18,8 @@ import os
 from functools import cached_property
 from pathlib import Path
 
+from core.cli import UserError
 from prep import prompt
-from prep.cli import UserError
 
 BACKENDS = ("transformers", "openai")
 DEFAULT_CACHE = Path("data/prepared/summary-cache")

@@ -34,8 +34,8 @@ from typing import NamedTuple, Sequence
 
 import yaml
 
-from prep.cli import UserError, run_cli
-from prep.schema import write_jsonl
+from core.cli import UserError, run_cli
+from core.jsonl import write_jsonl
 
 
 class Statement(NamedTuple):

@@ -22,7 +22,8 @@ import pytest
 
 from prep.anonymise import ConversationAnonymiser, anonymise, private_dir, pseudonyms
 from prep.names import AMBIGUOUS
-from prep.schema import UNKNOWN_AUTHOR, load_tables
+from prep.tables import UNKNOWN_AUTHOR
+from prep.validate import load_tables
 
 AUTHORS = ["Alice Tan", "Muhammad Faizal", "Priya Ramasamy", "Jonathan Lim", "Siti Nurhaliza Binte Osman", "Lim Ah Beng",
            "aaron_goh", "kopi.uncle", "MrsLee88", "sgDad2019", "陈伟明", "Kumar"]

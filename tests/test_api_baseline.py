@@ -15,10 +15,10 @@ import openai
 import pytest
 import yaml
 
+from core.cli import UserError
 from eval import api_baseline, score
 from eval.parse import parse_answer
 from prep import build
-from prep.cli import UserError
 from prep.default_model import gguf_path
 
 KEY_ENV = "STANCE_TEST_API_KEY"

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from prep.cli import UserError, run_cli
+from core.cli import UserError, run_cli
 
 ROOT = Path(__file__).resolve().parent.parent
 ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}

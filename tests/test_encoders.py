@@ -14,16 +14,16 @@ import pytest
 import torch
 from sentence_transformers import CrossEncoder
 
+from core.cli import UserError
+from core.runs import load_predictions, pair_key
 from encoders import bi_encoder, cross_encoder, train
 from encoders.config import CrossEncoderConfig, load, load_weights, model_path
 from encoders.data import Question, read_split
 from encoders.decide import prediction_rows
 from eval import score
 from eval.aggregate import contributor_pairs
-from eval.runs import load_predictions, pair_key
 from eval.stats import tune_threshold
 from prep import build, prompt
-from prep.cli import UserError
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIGS = ROOT / "encoders" / "configs"

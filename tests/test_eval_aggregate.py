@@ -2,8 +2,8 @@
 
 import pytest
 
+from core.labels import INVALID
 from eval.aggregate import contributor_pairs
-from eval.runs import INVALID
 
 
 def snippets(answers, p_yes=None, gold="yes"):

@@ -12,8 +12,11 @@ from random import Random
 
 import pytest
 
-from eval.runs import INVALID, PREDICTIONS_SCHEMA_VERSION, write_jsonl
-from prep.schema import load_tables
+from core.jsonl import write_jsonl
+from core.labels import INVALID
+from core.runs import PREDICTIONS_SCHEMA_VERSION
+from prep.validate import load_tables
+
 
 def demo_tables(demo_dir: Path):
     return load_tables(demo_dir / "messages.jsonl", demo_dir / "stances.jsonl")
@@ -52,7 +55,7 @@ def demo_runs(tmp_path_factory, demo_dir):
 
 
 def test_demo_runs_cover_every_demo_pair(demo_runs):
-    from eval.runs import load_predictions
+    from core.runs import load_predictions
 
     tables = demo_runs["tables"]
     assert len(tables.annotators) == 3 and len({s["conversation_id"] for s in tables.stances}) == 16

@@ -2,8 +2,8 @@
 
 import pytest
 
+from core.labels import INVALID
 from eval.parse import parse_answer
-from eval.runs import INVALID
 
 
 @pytest.mark.parametrize("text, expected", [

@@ -6,12 +6,13 @@ import json
 
 import pytest
 from sklearn.metrics import f1_score
-
-from eval import compare, score
-from eval.runs import INVALID, read_jsonl, write_jsonl
-from prep.cli import UserError
-from prep.schema import majority
 from test_eval_demo_runs import demo_runs  # noqa: F401  (fixture)
+
+from core.cli import UserError
+from core.jsonl import read_jsonl, write_jsonl
+from core.labels import INVALID
+from eval import compare, score
+from prep.votes import majority
 
 
 def score_run(folder, demo_dir, *extra):

@@ -7,11 +7,11 @@ import pytest
 from scipy.stats import binom, chi2
 from sklearn.calibration import calibration_curve
 from sklearn.metrics import f1_score, matthews_corrcoef, precision_score, recall_score
-
-from eval import stats
-from eval.runs import INVALID
-from prep.metrics import confusion_counts, contributor_metrics, from_counts
 from test_eval_demo_runs import annotator_run, demo_tables
+
+from core.labels import INVALID
+from core.metrics import confusion_counts, contributor_metrics, from_counts
+from eval import stats
 
 
 def pairs_from(gold, predicted, conversations, p_yes=None):

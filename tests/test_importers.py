@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from prep.importers import csd, rumoureval
-from prep.schema import UNKNOWN_AUTHOR, Policy, ValidationError, load_tables, parse_timestamp, write_table
+from prep.tables import UNKNOWN_AUTHOR, ValidationError, write_table
+from prep.validate import Policy, load_tables, parse_timestamp
 
 ROOT = Path(__file__).resolve().parent.parent
 RUMOUREVAL = ROOT / rumoureval.SOURCE

@@ -10,10 +10,10 @@ from collections import Counter, defaultdict
 import pytest
 
 from prep import build, prompt
-from prep.schema import load_tables
 from prep.strategies import STRATEGIES, Options, prepare_conversation
 from prep.synth import generate_long, write_jsonl
 from prep.tokens import TokenCounter
+from prep.validate import load_tables
 
 HAS_CHINESE = re.compile(r"[\u4e00-\u9fff]")
 

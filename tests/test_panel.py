@@ -10,7 +10,9 @@ import numpy as np
 import pytest
 
 from prep.panel import agreement, human_f1, main, panel_report
-from prep.schema import Policy, ValidationError, load_tables, majority
+from prep.tables import ValidationError
+from prep.validate import Policy, load_tables
+from prep.votes import majority
 
 ANNOTATORS = ["annotator_1", "annotator_2", "annotator_3"]
 PREP = Path(__file__).resolve().parent.parent / "prep"

@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import math
 import shutil
-import subprocess
-import sys
 
 import pytest
 import torch
@@ -216,8 +214,3 @@ def test_parameter_offload_adds_pcie_time_and_more_gpus_divide_compute():
     alone = epoch_seconds(variant(load_run(MISTRAL), 1, None, 1), arch, lengths, gpu)
     assert alone == pytest.approx(2 * resident)
 
-
-def test_former_prep_plan_command_forwards_with_a_notice():
-    result = subprocess.run([sys.executable, "-m", "prep.plan", "--help"], cwd=ROOT, capture_output=True, text=True)
-    assert result.returncode == 0
-    assert "python -m plan" in result.stderr and "configs" in result.stdout

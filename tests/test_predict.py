@@ -7,9 +7,11 @@ import json
 import pytest
 import torch
 
+from core.jsonl import read_jsonl
+from core.labels import ANSWERS
+from core.runs import PREDICTIONS_SCHEMA_VERSION, load_predictions
 from eval import loglik, predict, score
 from eval.parse import parse_answer
-from eval.runs import ANSWERS, PREDICTIONS_SCHEMA_VERSION, load_predictions, read_jsonl
 from prep import build
 
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from core.jsonl import write_jsonl
 from prep import build
-from prep.schema import write_jsonl
 from prep.synth import generate_long
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -20,9 +20,9 @@ import pytest
 import yaml
 from safetensors.torch import load_file
 
+from core.jsonl import write_jsonl
 from eval import predict, score
 from prep import build
-from prep.schema import write_jsonl
 from scripts.local_ray_cluster import ROOT, launch, local_ray_cluster
 
 pytestmark = pytest.mark.slow

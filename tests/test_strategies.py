@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 
 from prep import build
-from prep.schema import load_tables
 from prep.strategies import STRATEGIES, Options, prepare_conversation
 from prep.summarise import OpenAIBackend, Summariser
 from prep.synth import generate_long
 from prep.tokens import TokenCounter
+from prep.validate import load_tables
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_LEN, LONG_LEN = 1024, 8192
@@ -321,8 +321,8 @@ def test_build_cli_summarises_with_a_local_model_greedily_and_from_cache(model_d
 def test_axolotl_preprocess_accepts_every_strategy_and_layout(counter, demo, long, model_dir, tmp_path):
     """One `axolotl preprocess` over rows of every strategy and layout, demo and generated long data:
     nothing dropped, Axolotl's token count is prep's, and labels sit on the answers and nowhere else."""
-    from datasets import load_from_disk
     import yaml
+    from datasets import load_from_disk
 
     sequence_len = 2048
     configs = {**CONFIGS, "summarise": ("summarise", {"summariser": Summariser(WordsBackend(20), tmp_path / "cache")})}

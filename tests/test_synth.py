@@ -7,9 +7,21 @@ from pathlib import Path
 
 import pytest
 
-from prep.cli import UserError
-from prep.synth import (DEMO_SEED, FILLER, KEY_MESSAGES, POSITION_WINDOWS, TOPICS, clause,
-                        describe, generate_demo, generate_long, has_chinese, main, write_jsonl)
+from core.cli import UserError
+from prep.synth import (
+    DEMO_SEED,
+    FILLER,
+    KEY_MESSAGES,
+    POSITION_WINDOWS,
+    TOPICS,
+    clause,
+    describe,
+    generate_demo,
+    generate_long,
+    has_chinese,
+    main,
+    write_jsonl,
+)
 
 DEMO_DIR = Path(__file__).resolve().parent.parent / "data" / "demo"
 MESSAGE_KEYS = ["conversation_id", "message_id", "author", "timestamp", "text", "reply_to"]

@@ -7,9 +7,9 @@ import json
 import pytest
 
 from prep import build, prompt
-from prep.schema import load_tables
 from prep.strategies import STRATEGIES, Options, prepare_conversation
 from prep.tokens import TokenCounter
+from prep.validate import load_tables
 
 AWKWARD_MESSAGES = [  # (author, text): boundaries that merge under careless splitting
     ("ah_boy.", "'s true lah, can or not?"),
@@ -167,7 +167,7 @@ def test_chat_ids_equal_transformers(counter, metaspace_counter, model_dir, tmp_
 
 
 def test_a_folder_without_a_chat_template_is_the_users_to_fix(model_dir, tmp_path):
-    from prep.cli import UserError
+    from core.cli import UserError
 
     (tmp_path / "tokenizer.json").write_bytes((model_dir / "tokenizer.json").read_bytes())
     with pytest.raises(UserError, match="no chat template"):

@@ -12,7 +12,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from prep.schema import Policy, ValidationError, load_tables, read_rows
+from prep.tables import ValidationError, read_rows
+from prep.validate import Policy, load_tables
 
 CORPUS = Path(__file__).parent / "bad_inputs"
 KINDS = sorted(p.name for p in CORPUS.iterdir() if p.is_dir())

@@ -15,10 +15,10 @@ import random
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from core.cli import UserError
 from prep import build
 from prep.anonymise import private_dir
-from prep.cli import UserError
-from prep.schema import Exclusions, write_table
+from prep.tables import Exclusions, write_table
 
 MIXED = ("yes", "no", "exclude")  # a contributor with both favour and against posts
 

@@ -23,9 +23,11 @@ import argparse
 from collections import Counter, defaultdict
 from pathlib import Path
 
-from prep.cli import run_cli
-from prep.importers import Imported, contributor_label, main as import_main
-from prep.schema import UNKNOWN_AUTHOR, Problem, ValidationError, parse_timestamp, read_rows
+from core.cli import run_cli
+from prep.importers import Imported, contributor_label
+from prep.importers import main as import_main
+from prep.tables import UNKNOWN_AUTHOR, Problem, ValidationError, read_rows
+from prep.validate import parse_timestamp
 
 SOURCE = Path("../shared/data/csd-hk-covid-vaccine/CSD_dataset.xlsx")
 STATEMENT_ID = "vaccine"

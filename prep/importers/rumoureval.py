@@ -20,9 +20,10 @@ from collections import Counter, defaultdict
 from datetime import datetime, timezone
 from pathlib import Path
 
-from prep.cli import run_cli
-from prep.importers import Imported, contributor_label, main as import_main
-from prep.schema import UNKNOWN_AUTHOR
+from core.cli import run_cli
+from prep.importers import Imported, contributor_label
+from prep.importers import main as import_main
+from prep.tables import UNKNOWN_AUTHOR
 
 SOURCE = Path("../shared/data/rumoureval-2019")
 KEYS = {"train": "rumoureval-2019-training-data/train-key.json", "dev": "rumoureval-2019-training-data/dev-key.json",

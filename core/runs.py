@@ -1,4 +1,4 @@
-"""The run output format, versioned: predictions.jsonl rows, JSONL input/output, run folders.
+"""The run output format, versioned: predictions.jsonl rows and the run folders they live in.
 
     runs/<run>/predictions.jsonl  one row per scored question (a pair, or a snippet of a pair)
     runs/<run>/metrics.json       eval.score
@@ -12,36 +12,16 @@ message_id of a snippet, ...), so that scoring and breakdowns need no other file
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from prep.cli import UserError
-from prep.schema import ANSWERS, INVALID, LABELS, write_jsonl  # noqa: F401  (re-exported: one vocabulary, one JSONL writer)
+from core.cli import UserError
+from core.jsonl import read_jsonl
+from core.labels import ANSWERS, LABELS
 
 PREDICTIONS_SCHEMA_VERSION = 2
 MODES = ("loglik", "generate", "api", "classifier", "constant")
 PAIR_KEYS = ("conversation_id", "statement_id", "contributor")
 REQUIRED = (*PAIR_KEYS, "gold", "prediction", "mode")
-
-
-def read_jsonl(path: str | Path) -> list[dict]:
-    """Rows of an input file; a missing file or a line that is not JSON is the user's to fix."""
-    try:
-        with open(path, encoding="utf-8") as handle:
-            lines = handle.readlines()
-    except FileNotFoundError:
-        raise UserError(f"{path}: file not found") from None
-    rows = []
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            rows.append(json.loads(line))
-        except json.JSONDecodeError as error:
-            raise UserError(f"{path}: line {number}: not JSON ({error.msg})") from None
-    return rows
-
-
 
 
 def pair_key(row: dict) -> tuple[str, str, str]:

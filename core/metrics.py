@@ -7,8 +7,7 @@ wrong for accuracy and MCC (a third class). Nothing is guessed.
 Point estimates come from scikit-learn, except MCC: `from_counts` computes every headline
 metric from confusion counts, vectorised, for the thousands of bootstrap resamples in
 `eval.stats`; its MCC (equal to scikit-learn's, tested) serves the point estimate too.
-It lives in prep because annotator panels (`prep.panel`) score humans with it too, and prep
-stands below eval.
+It lives in core because annotator panels (`prep.panel`) score humans with it as eval scores models.
 """
 
 from __future__ import annotations
@@ -16,9 +15,8 @@ from __future__ import annotations
 import numpy as np
 from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_fscore_support
 
-from prep.schema import ANSWERS, INVALID, LABELS
+from core.labels import ANSWERS, INVALID, LABELS, POSITIVE
 
-POSITIVE = "yes"
 HEADLINE = ("f1", "precision", "recall", "accuracy", "mcc")
 
 
