@@ -1,5 +1,5 @@
 # make demo: set up, then the CPU demo end to end on the embedded default model.
-# make test: set up, then the test suite.
+# make test: set up, then the test suite (make test-fast: without the slow tests).
 SHELL := /bin/bash
 export PATH := $(CURDIR)/.venv/bin:$(PATH)
 export HF_HUB_OFFLINE := 1
@@ -10,44 +10,33 @@ export TOKENIZERS_PARALLELISM := false
 # 10.0 s instead of 6.4 s (bench/results/ray_overhead.md). One training process gets every core.
 export OMP_NUM_THREADS ?= $(shell nproc)
 
-MODEL := models/smollm2-135m-instruct
-DEMO := data/prepared/demo
-RUN := runs/smollm2_cpu
-ZERO_SHOT := runs/smollm2_zero_shot
-
-.PHONY: setup demo demo-data train predict test clean
+.PHONY: setup demo demo-data test test-fast readme clean
 
 setup:
 	bash scripts/setup.sh
 
-demo: setup demo-data train predict
+# Every stage of the path for one's own conversations, on the synthetic demo set, timed:
+# bench/results/demo.json (see bench/demo.py for the commands).
+demo: setup
+	python -m bench.demo
 
+# The demo set prepared (data/prepared/demo), for the configs that read it.
 demo-data:
-	python -m prep.build --messages data/demo/messages.jsonl --stances data/demo/stances.jsonl \
-		--tokenizer $(MODEL) --strategy focus --sequence-len 512 --over-budget error \
-		--split 0.625,0.125,0.25 --seed 0 --out $(DEMO)
+	python -m bench.demo --stages prep
 
-train:
-	axolotl preprocess axolotl_configs/smollm2_cpu.yml
-	axolotl train axolotl_configs/smollm2_cpu.yml
-
-# Each run is scored on test with its P(yes) threshold tuned on dev and frozen; --tables gives
-# the language / position breakdowns and the annotators' ceiling.
-predict:
-	$(call predict_and_score,$(ZERO_SHOT),)
-	$(call predict_and_score,$(RUN),--adapter $(RUN)/adapter)
-	python -m eval.compare $(ZERO_SHOT) $(RUN)
-
-define predict_and_score
-	python -m eval.predict --model $(MODEL) $(2) --data $(DEMO)/dev.jsonl --out $(1)/dev_predictions.jsonl
-	python -m eval.predict --model $(MODEL) $(2) --data $(DEMO)/test.jsonl --out $(1)/predictions.jsonl
-	python -m eval.score --predictions $(1)/predictions.jsonl --dev-predictions $(1)/dev_predictions.jsonl \
-		--tables $(DEMO)/tables
-endef
-
+# Everything, what CI runs (.ci/run).
 test:
 	bash scripts/setup.sh test
 	python -m pytest -q tests
 
+# The edit-test loop: everything not marked slow (no Axolotl training, no browser, no bench runs).
+test-fast:
+	bash scripts/setup.sh test
+	python -m pytest -q -m "not slow" tests
+
+# The README's generated sections, from the committed results.
+readme:
+	python -m bench.readme
+
 clean:
-	rm -rf $(DEMO) $(RUN) $(ZERO_SHOT)
+	rm -rf data/prepared/demo runs/smollm2_cpu runs/smollm2_zero_shot

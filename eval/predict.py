@@ -1,12 +1,16 @@
 """Answer prepared questions with a causal LM (+ optional LoRA adapter): predictions.jsonl.
 
     python -m eval.predict --model models/smollm2-135m-instruct --adapter runs/smollm2_cpu/adapter \\
-        --data data/prepared/demo/test.jsonl --out runs/smollm2_cpu/predictions.jsonl [--mode loglik]
+        --data data/prepared/demo --out runs/smollm2_cpu [--mode loglik]
+
+With a prepared folder as --data, dev.jsonl and test.jsonl are answered in one call, into
+OUT/dev_predictions.jsonl and OUT/predictions.jsonl (what `eval.score` looks for); with one
+JSONL file, --out is the predictions file.
 
 Modes: 'loglik' (default) reads P(yes) from the label-token log-probabilities, the shared
 prefix of each context run once (`eval.loglik`); 'generate' generates greedily per question and
 parses the text (`eval.generate`). Rows follow `core.runs`; a run.json beside them records
-the settings.
+the settings, seconds and manifest (`core.manifest`).
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from core.cli import UserError, run_cli
 from core.jsonl import read_jsonl, write_jsonl
+from core.manifest import manifest
 from core.runs import prediction_row, question_meta
 from eval import loglik
 from eval.generate import generate_answer
@@ -74,25 +79,40 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", required=True)
     parser.add_argument("--adapter", help="LoRA adapter folder; omit for zero-shot")
-    parser.add_argument("--data", required=True, type=Path, help="prepared JSONL (prep.build output)")
-    parser.add_argument("--out", required=True, type=Path)
+    parser.add_argument("--data", required=True, type=Path,
+                        help="prepared JSONL (prep.build output), or a prepared folder: its dev and test splits")
+    parser.add_argument("--out", required=True, type=Path, help="predictions file, or the run folder for a prepared folder")
     parser.add_argument("--mode", choices=("loglik", "generate"), default="loglik")
     parser.add_argument("--threshold", type=float, default=0.5, help="decision threshold on P(yes) (loglik mode)")
     parser.add_argument("--batch-size", type=int, default=8, help="questions per forward pass after the shared prefix")
     parser.add_argument("--max-new-tokens", type=int, default=4, help="generate mode")
     args = parser.parse_args(argv)
+    jobs = split_jobs(args.data, args.out)
     torch.manual_seed(0)
-    rows = read_jsonl(args.data)
     tokenizer, model = load_model(args.model, args.adapter)
-    started = time.perf_counter()
-    predictions = predict(tokenizer, model, rows, args.threshold, args.mode, args.batch_size, args.max_new_tokens)
-    seconds, device = time.perf_counter() - started, str(model.device)
-    write_jsonl(args.out, predictions)
     settings = {key: str(value) if isinstance(value, Path) else value for key, value in vars(args).items()}
-    run = {**settings, "device": device, "questions": len(predictions), "seconds": round(seconds, 2)}
-    (args.out.parent / "run.json").write_text(json.dumps(run, indent=2) + "\n")
-    print(f"{len(predictions)} predictions in {seconds:.1f} s -> {args.out}")
+    run = {**settings, "device": str(model.device), "questions": {}, "seconds": {},
+           "manifest": manifest({k: v for k, v in settings.items() if k != "out"}, list(jobs), seed=0)}
+    for data, out in jobs.items():
+        started = time.perf_counter()
+        predictions = predict(tokenizer, model, read_jsonl(data), args.threshold, args.mode, args.batch_size,
+                              args.max_new_tokens)
+        seconds = time.perf_counter() - started
+        write_jsonl(out, predictions)
+        run["questions"][out.name], run["seconds"][out.name] = len(predictions), round(seconds, 2)
+        print(f"{len(predictions)} predictions in {seconds:.1f} s -> {out}")
+    (out.parent / "run.json").write_text(json.dumps(run, indent=2) + "\n")
     return predictions
+
+
+def split_jobs(data: Path, out: Path) -> dict[Path, Path]:
+    """Prepared file -> predictions file: one file as given, or a prepared folder's dev and test."""
+    if not data.is_dir():
+        return {data: out}
+    missing = [name for name in ("dev.jsonl", "test.jsonl") if not (data / name).is_file()]
+    if missing:
+        raise UserError(f"{data}: no {' or '.join(missing)} (a prepared folder, as prep.build writes it)")
+    return {data / "dev.jsonl": out / "dev_predictions.jsonl", data / "test.jsonl": out / "predictions.jsonl"}
 
 
 if __name__ == "__main__":

@@ -1,12 +1,13 @@
 """Score any run's predictions against gold: metrics.json, report.md and PNG plots.
 
     python -m eval.score --predictions runs/smollm2_cpu/predictions.jsonl \\
-        [--aggregation any-yes] [--dev-predictions runs/smollm2_cpu/dev_predictions.jsonl | --threshold 0.5] \\
+        [--aggregation any-yes] [--dev-predictions D | --threshold 0.5 | --as-predicted] \\
         [--tables data/prepared/demo/tables | --messages data/demo/messages.jsonl --stances data/demo/stances.jsonl]
 
 Question-level predictions are aggregated to contributor pairs (`eval.aggregate`); the
-threshold on P(yes) is the one the predictions were made with, a fixed --threshold, or the
-one tuned on --dev-predictions (frozen, then applied here). Answers that are not 'yes'/'no'
+threshold on P(yes) is tuned on dev predictions (--dev-predictions, by default the
+dev_predictions.jsonl beside --predictions; frozen, then applied here), a fixed --threshold, or
+the one the predictions were made with (--as-predicted, and where no dev predictions exist). Answers that are not 'yes'/'no'
 are '[invalid]', counted, never guessed. The canonical tables add the language and position
 breakdowns and the human ceiling: prep's OUT/tables (pseudonymised like the predictions, with
 each message's detected language) or the raw tables for predictions made without pseudonyms.
@@ -20,6 +21,7 @@ from pathlib import Path
 
 from core.cli import run_cli
 from core.labels import LABELS
+from core.manifest import manifest
 from core.metrics import HEADLINE, contributor_metrics
 from core.runs import load_predictions
 from eval import breakdown, stats
@@ -123,7 +125,9 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--aggregation", choices=AGGREGATIONS, default="any-yes")
     threshold = parser.add_mutually_exclusive_group()
     threshold.add_argument("--threshold", type=float, help="fixed threshold on P(yes)")
-    threshold.add_argument("--dev-predictions", type=Path, help="tune the threshold on these dev predictions")
+    threshold.add_argument("--dev-predictions", type=Path,
+                           help="tune the threshold on these dev predictions (default: dev_predictions.jsonl beside --predictions)")
+    threshold.add_argument("--as-predicted", action="store_true", help="keep the answers as predicted, even with dev predictions")
     parser.add_argument("--tables", type=Path, help="prep's OUT/tables folder (messages.jsonl, stances.jsonl)")
     parser.add_argument("--messages", type=Path, help="canonical messages table (language and position breakdowns)")
     parser.add_argument("--stances", type=Path, help="canonical stances table (human ceiling)")
@@ -138,6 +142,10 @@ def main(argv: list[str] | None = None) -> dict:
     out = args.out or args.predictions.parent
     name = args.name or out.name
     value, source = args.threshold, "as predicted" if args.threshold is None else "fixed"
+    beside = args.predictions.parent / "dev_predictions.jsonl"
+    if args.threshold is None and not args.as_predicted and args.dev_predictions is None and beside.is_file() \
+            and beside.resolve() != args.predictions.resolve():
+        args.dev_predictions = beside
     if args.dev_predictions:
         tuned = stats.tune_threshold(load_predictions(args.dev_predictions), args.aggregation)
         value, source = tuned["value"], f"tuned on {args.dev_predictions} (dev F1 {tuned['dev_f1']:.3f}), frozen"
@@ -147,6 +155,8 @@ def main(argv: list[str] | None = None) -> dict:
 
         tables = load_tables(args.messages, args.stances)
     metrics = score(load_predictions(args.predictions), args.aggregation, value, source, tables, args.seed)
+    inputs = [p for p in (args.predictions, args.dev_predictions, args.messages, args.stances) if p is not None]
+    metrics["manifest"] = manifest({"aggregation": args.aggregation, "threshold": args.threshold}, inputs, args.seed)
     write_run_report(out, name, metrics, str(args.predictions))
     print(markdown_table({name: metrics}))
     return metrics

@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from core.cli import UserError
+from plan import config_for_data
 from plan.architecture import KNOWN_ARCHITECTURES
 from plan.run_config import ROOT, axolotl_validate, load_run, problems
 from prep.strategies import STRATEGIES
@@ -160,3 +162,20 @@ def test_seed_config_as_printed_fails_on_every_defect(tmp_path):
     found = failures(write_variant(tmp_path, seed))
     assert re.search(r"train_batch_size=16, but the run gives 8", "\n".join(found))
     assert len(found) >= 9, found
+
+
+def test_config_for_data_points_the_recipe_at_a_prepared_folder_and_keeps_the_rest(tmp_path):
+    recipe = yaml.safe_load((ROOT / "axolotl_configs" / "smollm2_cpu.yml").read_text())
+    prepared = tmp_path / "mine"
+    with pytest.raises(UserError, match="no prep_report.json"):
+        config_for_data.retarget(recipe, prepared, tmp_path / "run")
+    prepared.mkdir()
+    (prepared / "prep_report.json").write_text(json.dumps({"settings": {"sequence_len": 2048}}))
+    with pytest.raises(UserError, match="no train.jsonl"):
+        config_for_data.retarget(recipe, prepared, tmp_path / "run")
+    (prepared / "train.jsonl").write_text("{}\n")
+    config = config_for_data.retarget(recipe, prepared, tmp_path / "run")
+    assert config["datasets"][0]["path"] == str(prepared / "train.jsonl") and config["sequence_len"] == 2048
+    assert config["output_dir"] == str(tmp_path / "run" / "adapter")
+    changed = ("datasets", "sequence_len", "dataset_prepared_path", "output_dir")
+    assert {k: v for k, v in config.items() if k not in changed} == {k: v for k, v in recipe.items() if k not in changed}

@@ -12,9 +12,11 @@ import pytest
 import yaml
 
 from eval import predict, score
+from plan import config_for_data
 from prep import build
 
 ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.slow  # trains with Axolotl
 SEQUENCE_LEN = 512
 
 
@@ -35,13 +37,11 @@ def pipeline(tmp_path_factory, model_dir, demo_dir):
         "--tokenizer", str(model_dir), "--strategy", "focus", "--sequence-len", str(SEQUENCE_LEN),
         "--over-budget", "exclude", "--split", "0.625,0.125,0.25", "--out", str(prepared)])
 
-    config = yaml.safe_load((ROOT / "axolotl_configs" / "smollm2_cpu.yml").read_text())
-    config.update({
-        "base_model": str(model_dir), "sequence_len": SEQUENCE_LEN, "max_steps": 2, "gradient_accumulation_steps": 1,
-        "warmup_steps": 0, "dataset_prepared_path": str(work / "axolotl"), "output_dir": str(work / "adapter"),
-    })
-    config["datasets"][0]["path"] = str(prepared / "train.jsonl")
-    config_path = work / "config.yml"
+    config_path = config_for_data.main([str(ROOT / "axolotl_configs" / "smollm2_cpu.yml"), "--data", str(prepared),
+                                        "--out", str(work)])
+    config = yaml.safe_load(config_path.read_text())
+    assert config["datasets"][0]["path"] == str(prepared / "train.jsonl") and config["sequence_len"] == SEQUENCE_LEN
+    config.update({"base_model": str(model_dir), "max_steps": 2, "gradient_accumulation_steps": 1, "warmup_steps": 0})
     config_path.write_text(yaml.safe_dump(config))
     run_axolotl("preprocess", config_path)
     run_axolotl("train", config_path)

@@ -7,6 +7,7 @@ import json
 import pytest
 import torch
 
+from core.cli import UserError
 from core.jsonl import read_jsonl
 from core.labels import ANSWERS
 from core.runs import PREDICTIONS_SCHEMA_VERSION, load_predictions
@@ -74,7 +75,8 @@ def test_loglik_cli_writes_versioned_rows_that_score(test_rows, model_dir, tmp_p
         assert row["prediction"] == ("yes" if row["p_yes"] >= 0.5 else "no")
         assert row["meta"]["context_id"] == row["context_id"] and row["gold"] == row["meta"]["label"]
     run = json.loads((tmp_path / "run" / "run.json").read_text())
-    assert run["mode"] == "loglik" and run["questions"] == 5
+    assert run["mode"] == "loglik" and run["questions"] == {"predictions.jsonl": 5}
+    assert run["manifest"]["data_sha256"] and run["manifest"]["versions"]["torch"]
     metrics = score.main(["--predictions", str(out), "--tables", str(test_rows.parent / "tables")])
     assert metrics["n"] == 5 and metrics["calibration"] is not None
     assert {r["group"] for r in metrics["breakdowns"]["language"]} == {"en", "zh"}  # prep's detected languages
@@ -99,3 +101,24 @@ def test_rows_with_several_questions_are_refused(test_rows, model):
     row["messages"] += [{"role": "user", "content": "another question"}, {"role": "assistant", "content": "no"}]
     with pytest.raises(ValueError, match="several questions"):
         predict.predict(tokenizer, lm, [row])
+
+
+def test_a_prepared_folder_is_answered_dev_and_test_and_scored_on_its_dev_threshold(tiny_tables, model_dir, tmp_path):
+    messages, stances = tiny_tables
+    prepared, run = tmp_path / "prepared", tmp_path / "run"
+    build.main(["--messages", str(messages), "--stances", str(stances), "--tokenizer", str(model_dir), "--strategy",
+                "full", "--sequence-len", "1024", "--split", "0,0.5,0.5", "--seed", "0", "--out", str(prepared)])
+    predict.main(["--model", str(model_dir), "--data", str(prepared), "--out", str(run)])
+    recorded = json.loads((run / "run.json").read_text())
+    assert set(recorded["questions"]) == {"dev_predictions.jsonl", "predictions.jsonl"}
+    assert len(load_predictions(run / "dev_predictions.jsonl")) == recorded["questions"]["dev_predictions.jsonl"]
+    found = score.main(["--predictions", str(run / "predictions.jsonl")])
+    assert found["threshold"]["source"].startswith(f"tuned on {run / 'dev_predictions.jsonl'}")
+    assert found["manifest"]["data_sha256"] and found["manifest"]["seed"] == 0
+    kept = score.main(["--predictions", str(run / "predictions.jsonl"), "--as-predicted"])
+    assert kept["threshold"]["source"] == "as predicted"
+
+
+def test_a_folder_without_its_splits_is_a_user_error(tmp_path):
+    with pytest.raises(UserError, match="no dev.jsonl or test.jsonl"):
+        predict.split_jobs(tmp_path, tmp_path / "run")
