@@ -15,6 +15,7 @@ import tempfile
 from pathlib import Path
 
 from core.jsonl import write_jsonl
+from core.manifest import manifest
 from prep.build import sample_rows
 from prep.strategies import STRATEGIES, Options, prepare_conversation
 from prep.synth import generate_long
@@ -91,6 +92,7 @@ def main() -> None:
                 "long": generated_tables(Path(workdir), 150_000, 2, seed=12)}
         results = {name: [tokens_per_pair(tables, strategy, SEQUENCE_LEN[name], counter) for strategy in STRATEGY_NAMES]
                    for name, tables in sets.items()}
+    results["manifest"] = manifest({"sequence_len": SEQUENCE_LEN, "strategies": STRATEGY_NAMES})
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "layout_tokens.json").write_text(json.dumps(results, indent=2) + "\n")
     (RESULTS / "layout_tokens.md").write_text(markdown(results))

@@ -34,6 +34,7 @@ from pathlib import Path
 from statistics import NormalDist
 
 from core.jsonl import write_jsonl
+from core.manifest import manifest
 from prep.synth import generate_long, has_chinese
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -215,7 +216,7 @@ def main(argv: list[str] | None = None) -> None:
         key = str(int(chars))
         if key in results["runs"] and not args.redo:
             continue
-        results["runs"][key] = measure(chars)
+        results["runs"][key] = {**measure(chars), "manifest": manifest({"chars": chars})}
         print(json.dumps(results["runs"][key]), flush=True)
         RESULTS.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(results, indent=2) + "\n")  # after each size: a stopped run resumes

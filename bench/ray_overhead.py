@@ -36,6 +36,7 @@ from statistics import mean
 
 import yaml
 
+from core.manifest import manifest
 from scripts.local_ray_cluster import ROOT, die_with_parent, launch, local_ray_cluster, node_env
 
 CPUS = 2
@@ -162,7 +163,8 @@ def main(argv: list[str] | None = None) -> dict:
             cluster = stack.enter_context(local_ray_cluster(num_cpus=CPUS, log_dir=work))
             results["ray_cluster_start_s"] = round(time.perf_counter() - started, 1)
         for i, name in enumerate(todo):
-            results["measurements"].append(run_once(name, configs[name], cluster, work / f"{name}_{i}.log"))
+            results["measurements"].append({**run_once(name, configs[name], cluster, work / f"{name}_{i}.log"),
+                                            "manifest": manifest({"launcher": name, "steps": args.steps})})
             args.out.write_text(json.dumps(results, indent=2) + "\n")
     results["summary"] = summary(results)
     args.out.write_text(json.dumps(results, indent=2) + "\n")

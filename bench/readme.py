@@ -69,7 +69,7 @@ def measured() -> str:
     for tier, run in suite["tiers"].items():
         counts = ", ".join(f"{n} {outcome}" for outcome, n in run["outcomes"].items())
         lines.append(f"| `make {tier}` (pytest alone: {counts}) | {minutes(run['seconds'])} |")
-    lines += ["", f"Stages of the demo: " + ", ".join(f"{name} {minutes(s)}" for name, s in demo["seconds"].items())
+    lines += ["", "Stages of the demo: " + ", ".join(f"{name} {minutes(s)}" for name, s in demo["seconds"].items())
               + f". Test timings: `bench/results/test_suite.json` (commit {suite['manifest']['commit'][:7]}), "
                 "with the slowest test files."]
     return "\n".join(lines)

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import torch
 
+from core.manifest import manifest
 from eval.predict import load_model, predict
 from prep import prompt
 from prep.synth import LONG_MIN_CHARS, POSITION_WINDOWS, generate_long
@@ -117,6 +118,7 @@ def main(argv: list[str] | None = None) -> dict:
         "predicted_yes": {"cached_loglik": cached_decisions.count("yes"),
                           "generated": sum(p["prediction"] == "yes" for p in generated)},
     }
+    results["manifest"] = manifest(vars(args) | {"out": None})
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2) + "\n")
     args.out.with_suffix(".md").write_text(markdown(results))
