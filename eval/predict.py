@@ -108,6 +108,8 @@ def main(argv: list[str] | None = None) -> list[dict]:
 def split_jobs(data: Path, out: Path) -> dict[Path, Path]:
     """Prepared file -> predictions file: one file as given, or a prepared folder's dev and test."""
     if not data.is_dir():
+        if not data.is_file():
+            raise UserError(f"{data}: file not found")
         return {data: out}
     missing = [name for name in ("dev.jsonl", "test.jsonl") if not (data / name).is_file()]
     if missing:
