@@ -68,10 +68,11 @@ def resolve(replacements: list[Replacement]) -> list[Replacement]:
 
 
 class ConversationAnonymiser:
-    """Anonymise the texts of one conversation; counts what it replaced, by type."""
+    """Anonymise the texts of one conversation; counts what it replaced, by type, and (when given
+    `strings`) by type and replaced text."""
 
-    def __init__(self, names: dict[str, str], counts: Counter):
-        self.matcher, self.counts = NameMatcher(names), counts
+    def __init__(self, names: dict[str, str], counts: Counter, strings: Counter | None = None):
+        self.matcher, self.counts, self.strings = NameMatcher(names), counts, strings
 
     def __call__(self, text: str) -> str:
         return self.all([text])[0]
@@ -96,18 +97,22 @@ class ConversationAnonymiser:
             pieces += [text[end:replacement.start], replacement.text]
             end = replacement.end
             self.counts[replacement.entity] += 1
+            if self.strings is not None:
+                self.strings[(replacement.entity, text[replacement.start:replacement.end])] += 1
         return "".join(pieces) + text[end:]
 
 
-def _anonymise_conversation(_, task: tuple[dict[str, str], list[str]]) -> tuple[list[str], Counter]:
+def _anonymise_conversation(_, task: tuple[dict[str, str], list[str]]) -> tuple[list[str], Counter, Counter]:
     names, texts = task
-    counts = Counter()
-    return ConversationAnonymiser(names, counts).all(texts), counts
+    counts, strings = Counter(), Counter()
+    return ConversationAnonymiser(names, counts, strings).all(texts), counts, strings
 
 
-def anonymise(tables: Tables, workers: int = 1) -> tuple[Tables, dict[str, dict[str, str]], dict[str, int]]:
+def anonymise(tables: Tables, workers: int = 1, strings: Counter | None = None
+              ) -> tuple[Tables, dict[str, dict[str, str]], dict[str, int]]:
     """Tables with pseudonymous authors and contributors and anonymised texts, the pseudonym map
-    (keep it apart from the training data) and the counts of replacements by type."""
+    (keep it apart from the training data) and the counts of replacements by type; `strings`, when
+    given, gets the count of each (type, replaced text)."""
     names = pseudonyms(tables.messages)
     messages_of, statements_of = defaultdict(list), defaultdict(dict)
     for message in tables.messages:
@@ -121,11 +126,13 @@ def anonymise(tables: Tables, workers: int = 1) -> tuple[Tables, dict[str, dict[
     results = parallel.ordered_map(_anonymise_conversation, None, tasks, workers,
                                    {"desc": "anonymise", "unit": " messages", "total": len(tables.messages)},
                                    [len(messages_of[c]) for c in conversations])
-    for conversation_id, (anonymised, conversation_counts) in zip(conversations, results):
+    for conversation_id, (anonymised, conversation_counts, conversation_strings) in zip(conversations, results):
         n = len(messages_of[conversation_id])
         texts[conversation_id] = iter(anonymised[:n])
         statements.update({(conversation_id, s): a for s, a in zip(statements_of[conversation_id], anonymised[n:])})
         counts.update(conversation_counts)
+        if strings is not None:
+            strings.update(conversation_strings)
     messages = [{**m, "author": names[m["conversation_id"]].get(m["author"], m["author"]),
                  "text": next(texts[m["conversation_id"]])} for m in tables.messages]
     stances = [{**s, "contributor": names[s["conversation_id"]][s["contributor"]],
