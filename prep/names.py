@@ -21,7 +21,8 @@ writes only in lower case (Webster's 2nd spells it so and never capitalised: "el
 "archangel", not "God", "Bell" or "Will") also names the person when capitalised inside a
 sentence ("While Electrolyte may have come out rather strongly"). Every part of a name written
 as a phrase (capitals and lower case: "Captain America banned") that Webster's 2nd lists is read
-as a word. A name in capitals after a determiner is an acronym ("the RKBA").
+as a word. A name of several words written in lower case is words ("any obvious child"; "Obvious
+Child" is the handle). A name in capitals after a determiner is an acronym ("the RKBA").
 """
 
 from __future__ import annotations
@@ -125,7 +126,8 @@ class NameMatcher:
                       for part, owners in part_owners.items()}  # lower-cased -> (as written, pseudonym)
         self.numeric = {f for f in self.forms if not any(c.isalpha() for c in f)}  # ids: only as @id
         keys = set(self.forms) | set(self.parts)
-        self.words = {k for k in keys if k in words} | phrase_parts
+        self.word_phrases = {k for k in self.forms if " " in k and all(w in words for w in k.split())}
+        self.words = {k for k in keys if k in words} | phrase_parts | self.word_phrases
         one_word = {author.lower() for author in names if len(SEPARATORS.split(author.strip())) == 1}
         self.lowercase_handles = self.words & one_word & lowercase_only
         self.automaton = ahocorasick.Automaton()
@@ -170,6 +172,8 @@ class NameMatcher:
         if key in FUNCTION_WORDS:
             return None
         if key in self.words:
+            if key in self.word_phrases and not text[start:end].islower():
+                return pseudonym  # "Obvious Child" is the handle, "any obvious child" two words
             capitalised = key in self.forms or text[start].isupper()
             return pseudonym if capitalised and self._refers(text, start, end, key in self.lowercase_handles) else None
         if text[start:end].isupper() and len(key) > 1 and _DETERMINED.search(text, max(0, start - 10), start):
