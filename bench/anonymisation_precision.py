@@ -159,8 +159,8 @@ def measure(label: str, data: Path) -> dict:
     run = {"code": commit(), "replacements": len(items), "by_kind": dict(sorted(Counter(i["kind"] for i in items).items())),
            "most_replaced": most_replaced(strings), "watched": watched_shares(items, texts),
            "anonymise_cpu_seconds": round(seconds, 2), "python": platform.python_version()}
-    fixtures = {p.stem.removeprefix("anonymisation_"): score_fixture(p, current)
-                for p in sorted(FIXTURES.glob("anonymisation_*.json"))}
+    paths = sorted(FIXTURES.glob("anonymisation_*.json"), key=lambda p: (p.stem != "anonymisation_before", p.stem))
+    fixtures = {p.stem.removeprefix("anonymisation_"): score_fixture(p, current) for p in paths}
     results_path = RESULTS / "anonymisation_precision.json"
     results = json.loads(results_path.read_text()) if results_path.exists() else {"runs": {}}
     results["runs"][label] = run

@@ -3,21 +3,22 @@
 Authors become P01, P02, ... per conversation, numbered in order of first message (so the map
 is deterministic and a person cannot be linked across conversations). The same pseudonym
 replaces the author's name in messages, statements and stances, and in other people's mentions
-of them (`prep.names`: every form of the name, and for a name that is also a word only where it
-refers to someone). A name part two authors share becomes <PERSON>; any other @handle or
+of them (`prep.names`: every form of the name, and for a name that is also a word, such as a
+forum handle made of everyday words, only where it refers to someone). A name part two authors share becomes <PERSON>; any other @handle or
 u/name becomes @<USER>. UNKNOWN_AUTHOR stays (it names nobody). Identifiers (`prep.identifiers`:
 emails, URLs, NRIC, FIN, SG phone numbers and postal codes, where their context bears them out)
 become their type in angle brackets (<SG_NRIC>, <EMAIL_ADDRESS>, ...). Where matches overlap, the
 longest wins (an email that holds an author's name is replaced whole), then the surer type.
 
 Each conversation is anonymised in one go, all its texts at once, on worker processes
-(`prep.parallel`); the result does not depend on the number of workers.
+(`prep.parallel`); the result does not depend on the number of workers. What was replaced is
+counted by type, and by type and original text for the prep report's most replaced texts.
 
 Not caught: names of people who did not post in the conversation (unless written as @handle),
 nicknames and other spellings of an author's name, lower-case name parts of a handle ("aaron"
 for aaron_goh: handles are made of everyday words, "laksa_lover") or of first names shorter than
 four letters ("ben" for Ben Tan), two-letter name parts alone ("Ng"), a name that is also a word
-used without a sign that it refers to someone ("Tan" opening a sentence), names in Chinese
+used without a sign that it refers to someone ("ask Tan, she knows", "Big Bear" for Big_Bear_Scot), names in Chinese
 characters for authors who post under a Latin name, street addresses without a postal code,
 foreign phone numbers, and ids (conversation_id, message_id), which stay as the source gives them.
 """
