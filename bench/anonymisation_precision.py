@@ -19,14 +19,13 @@ The default command, for the code as it is:
 - on the whole IAC run: replacements by kind, the 20 most replaced texts, and the share of
   "God", "The" and of ellipsis-joined words ("guy....my") replaced; CPU seconds of the pass.
 Results are kept per `--label` (default "after"), so a run of the previous code under
-`--label before` stays beside the current one.
+`--label before` stays beside the current one; each run names what made it (`core.manifest`).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import platform
 import random
 import re
 import subprocess
@@ -34,6 +33,7 @@ import time
 from collections import Counter, defaultdict
 from pathlib import Path
 
+from core.manifest import manifest
 from prep.anonymise import ConversationAnonymiser, pseudonyms
 from prep.report import most_replaced
 from prep.validate import load_tables
@@ -158,7 +158,8 @@ def measure(label: str, data: Path) -> dict:
         current[(item["conversation_id"], item["text_id"])].append((item["start"], item["end"]))
     run = {"code": commit(), "replacements": len(items), "by_kind": dict(sorted(Counter(i["kind"] for i in items).items())),
            "most_replaced": most_replaced(strings), "watched": watched_shares(items, texts),
-           "anonymise_cpu_seconds": round(seconds, 2), "python": platform.python_version()}
+           "anonymise_cpu_seconds": round(seconds, 2),
+           "manifest": manifest({"label": label}, data=[data / "messages.csv", data / "stances.csv"])}
     paths = sorted(FIXTURES.glob("anonymisation_*.json"), key=lambda p: (p.stem != "anonymisation_before", p.stem))
     fixtures = {p.stem.removeprefix("anonymisation_"): score_fixture(p, current) for p in paths}
     results_path = RESULTS / "anonymisation_precision.json"
