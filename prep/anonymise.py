@@ -3,21 +3,22 @@
 Authors become P01, P02, ... per conversation, numbered in order of first message (so the map
 is deterministic and a person cannot be linked across conversations). The same pseudonym
 replaces the author's name in messages, statements and stances, and in other people's mentions
-of them (`prep.names`: every form of the name, and for a name that is also a word only where it
-refers to someone). A name part two authors share becomes <PERSON>; any other @handle or
+of them (`prep.names`: every form of the name, and for a name that is also a word, such as a
+forum handle made of everyday words, only where it refers to someone). A name part two authors share becomes <PERSON>; any other @handle or
 u/name becomes @<USER>. UNKNOWN_AUTHOR stays (it names nobody). Identifiers (`prep.identifiers`:
 emails, URLs, NRIC, FIN, SG phone numbers and postal codes, where their context bears them out)
 become their type in angle brackets (<SG_NRIC>, <EMAIL_ADDRESS>, ...). Where matches overlap, the
 longest wins (an email that holds an author's name is replaced whole), then the surer type.
 
 Each conversation is anonymised in one go, all its texts at once, on worker processes
-(`prep.parallel`); the result does not depend on the number of workers.
+(`prep.parallel`); the result does not depend on the number of workers. What was replaced is
+counted by type, and by type and original text for the prep report's most replaced texts.
 
 Not caught: names of people who did not post in the conversation (unless written as @handle),
 nicknames and other spellings of an author's name, lower-case name parts of a handle ("aaron"
 for aaron_goh: handles are made of everyday words, "laksa_lover") or of first names shorter than
 four letters ("ben" for Ben Tan), two-letter name parts alone ("Ng"), a name that is also a word
-used without a sign that it refers to someone ("Tan" opening a sentence), names in Chinese
+used without a sign that it refers to someone ("ask Tan, she knows", "Big Bear" for Big_Bear_Scot), names in Chinese
 characters for authors who post under a Latin name, street addresses without a postal code,
 foreign phone numbers, and ids (conversation_id, message_id), which stay as the source gives them.
 """
@@ -68,10 +69,11 @@ def resolve(replacements: list[Replacement]) -> list[Replacement]:
 
 
 class ConversationAnonymiser:
-    """Anonymise the texts of one conversation; counts what it replaced, by type."""
+    """Anonymise the texts of one conversation; counts what it replaced, by type, and (when given
+    `strings`) by type and replaced text."""
 
-    def __init__(self, names: dict[str, str], counts: Counter):
-        self.matcher, self.counts = NameMatcher(names), counts
+    def __init__(self, names: dict[str, str], counts: Counter, strings: Counter | None = None):
+        self.matcher, self.counts, self.strings = NameMatcher(names), counts, strings
 
     def __call__(self, text: str) -> str:
         return self.all([text])[0]
@@ -96,18 +98,22 @@ class ConversationAnonymiser:
             pieces += [text[end:replacement.start], replacement.text]
             end = replacement.end
             self.counts[replacement.entity] += 1
+            if self.strings is not None:
+                self.strings[(replacement.entity, text[replacement.start:replacement.end])] += 1
         return "".join(pieces) + text[end:]
 
 
-def _anonymise_conversation(_, task: tuple[dict[str, str], list[str]]) -> tuple[list[str], Counter]:
+def _anonymise_conversation(_, task: tuple[dict[str, str], list[str]]) -> tuple[list[str], Counter, Counter]:
     names, texts = task
-    counts = Counter()
-    return ConversationAnonymiser(names, counts).all(texts), counts
+    counts, strings = Counter(), Counter()
+    return ConversationAnonymiser(names, counts, strings).all(texts), counts, strings
 
 
-def anonymise(tables: Tables, workers: int = 1) -> tuple[Tables, dict[str, dict[str, str]], dict[str, int]]:
+def anonymise(tables: Tables, workers: int = 1, strings: Counter | None = None
+              ) -> tuple[Tables, dict[str, dict[str, str]], dict[str, int]]:
     """Tables with pseudonymous authors and contributors and anonymised texts, the pseudonym map
-    (keep it apart from the training data) and the counts of replacements by type."""
+    (keep it apart from the training data) and the counts of replacements by type; `strings`, when
+    given, gets the count of each (type, replaced text)."""
     names = pseudonyms(tables.messages)
     messages_of, statements_of = defaultdict(list), defaultdict(dict)
     for message in tables.messages:
@@ -121,11 +127,13 @@ def anonymise(tables: Tables, workers: int = 1) -> tuple[Tables, dict[str, dict[
     results = parallel.ordered_map(_anonymise_conversation, None, tasks, workers,
                                    {"desc": "anonymise", "unit": " messages", "total": len(tables.messages)},
                                    [len(messages_of[c]) for c in conversations])
-    for conversation_id, (anonymised, conversation_counts) in zip(conversations, results):
+    for conversation_id, (anonymised, conversation_counts, conversation_strings) in zip(conversations, results):
         n = len(messages_of[conversation_id])
         texts[conversation_id] = iter(anonymised[:n])
         statements.update({(conversation_id, s): a for s, a in zip(statements_of[conversation_id], anonymised[n:])})
         counts.update(conversation_counts)
+        if strings is not None:
+            strings.update(conversation_strings)
     messages = [{**m, "author": names[m["conversation_id"]].get(m["author"], m["author"]),
                  "text": next(texts[m["conversation_id"]])} for m in tables.messages]
     stances = [{**s, "contributor": names[s["conversation_id"]][s["contributor"]],

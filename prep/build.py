@@ -44,7 +44,7 @@ from core.jsonl import write_jsonl
 from prep import identifiers, language, parallel, prompt
 from prep.anonymise import anonymise, private_dir, write_pseudonym_map
 from prep.names import lexicon
-from prep.report import Stages, length_stats, write_report
+from prep.report import Stages, length_stats, most_replaced, write_report
 from prep.split import SPLITS, assign, parse_fractions, shared_texts
 from prep.strategies import (
     STRATEGIES,
@@ -225,7 +225,8 @@ def main(argv: list[str] | None = None) -> dict:
     translator = language.translator_from_args(args)
     identifiers.recognizers(), lexicon()  # built before the workers fork, which share them
     stages.done("setup")
-    tables, pseudonyms, replaced = anonymise(tables, args.workers)  # before anything is rendered
+    replaced_strings = Counter()
+    tables, pseudonyms, replaced = anonymise(tables, args.workers, replaced_strings)  # before anything is rendered
     pseudonym_map = args.pseudonym_map or private_dir(args.out) / "pseudonyms.json"
     write_pseudonym_map(pseudonym_map, pseudonyms)
     stages.done("anonymise")
@@ -247,7 +248,7 @@ def main(argv: list[str] | None = None) -> dict:
         "exclusions": {"counts": exclusions.counts(), "items": exclusions.items},
         "split_assignment": {"by": assigned_by, "texts_in_two_splits": shared_texts(tables.messages, assignment)},
         "anonymisation": {"authors": sum(map(len, pseudonyms.values())), "pseudonym_map": str(pseudonym_map),
-                          "replaced": replaced},
+                          "replaced": replaced, "most_replaced": most_replaced(replaced_strings)},
         "languages": {**languages, "splits": language.language_stats(tables.messages, assignment)},
         "panel": panel_section(tables, policy.annotator_tie),
         "import": imported and {**{k: imported[k] for k in ("importer", "source", "settings", "counts")},

@@ -18,8 +18,11 @@ Context, since a pattern alone over-reaches:
 - a six-digit number is a postal code only with an address word (the recognizer's context: Blk,
   Road, Singapore, ...) among the five words before it, the window Presidio's context enhancer
   reads (the recognizer's score is below any useful threshold without one);
-- a URL without a scheme must end where its word ends and not look like two sentences run
-  together ("agree.It", "lah.So" are no URLs, "cpf.gov.sg" and "Straitstimes.com" are).
+- a URL without a scheme must end where its word ends, hold no run of dots, and start with
+  `www.`, or have a path after its host, or end in a known domain (`KNOWN_DOMAIN`: .com, .org,
+  .gov.sg, ...). Words joined by an ellipsis ("guy....my", "poor...it") or run together
+  ("agree.It", "lah.So") stay words, though .my, .it and .so are top-level domains;
+  "cpf.gov.sg", "Straitstimes.com" and "senate.gov/~levin/..." are URLs.
 """
 
 from __future__ import annotations
@@ -43,7 +46,9 @@ _IN_NUMBER_AFTER = re.compile(r"[.,][0-9]")
 _MARKUP = re.compile(r"\[[A-Za-z]+=[^\]\n]*\]")  # [QUOTE=name;612345], [post=612345]
 _WORD = re.compile(r"\w+")
 _SCHEME = re.compile(r"(?i)[\"']?https?://")
-_RUN_TOGETHER = re.compile(r"\.[A-Z][a-z]*$")  # "agree.It": a capitalised last label is a sentence
+_WWW = re.compile(r"(?i)www\.")
+# generic top-level domains, and a country's under one of the usual second levels (gov.sg, co.uk, com.au)
+KNOWN_DOMAIN = re.compile(r"(?i)\.(?:com|org|net|edu|gov|mil|int|info|biz|(?:ac|co|com|edu|gov|net|org)\.[a-z]{2})$")
 POSTAL_CONTEXT_WORDS = 5
 
 
@@ -146,7 +151,9 @@ def in_context(found: Found, text: str) -> bool:
         return _postal_context().search(nearby) is not None
     if found.entity == "URL" and not _SCHEME.match(text, found.start):
         url = text[found.start:found.end]
-        return not re.match(rf"[{_EDGE}]", after) and not _RUN_TOGETHER.search(url.split("/")[0])
+        host, _, path = url.partition("/")
+        return (not re.match(rf"[{_EDGE}]", after) and ".." not in url
+                and (_WWW.match(url) is not None or bool(path) or KNOWN_DOMAIN.search(host) is not None))
     return True
 
 

@@ -8,14 +8,21 @@ or more letters, capitalised ("Alice", "Faizal"). A part two authors share stand
 over its lower-cased texts.
 
 A form that is also an English word (a headword of GCIDE, the GNU dictionary, any case:
-"American", "Liberty", the "Will" of Will Tan) names the person only where the text refers to
-someone: after '@' or "u/", in quote and reply markers ("[QUOTE=X", "Originally posted by X",
-"replying to X", "X wrote"), as a vocative ("X, you ...", "X:" or "X," opening a message), before
-a verb of saying ("as X said", "X says", "X's post") or after "agree with" / "thanks", unless a
-determiner makes it a common noun ("an American", "my uncle said"). A word
-that English writes in lower case (Webster's 2nd spells it so: "liberty", "tan", but not
-"American") also names the person when capitalised inside a sentence ("ya lor Tan correct").
-So "So you are not an American?" and "the liberty to terminate her pregnancy" keep their words.
+"American", "Liberty", "God" of "God Fearing Ath", the "Will" of Will Tan) names the person only
+where the text refers to someone: after '@' or "u/", in quote and reply markers ("[QUOTE=X",
+"Originally posted by X", "replying to X", "X wrote"), as a vocative ("X, you ...", "X:" or "X,"
+opening a message, or between commas: "Unfortunately, Archangel, I ..."), before a verb of saying or of stance ("as X said", "X says", "X's post",
+"X disagrees", "X is right", "ya lor X correct"), after "agree with" / "thanks" / "同意", or alone on its line (a
+signature), unless a determiner makes it a common noun ("an American", "my uncle said"). A part
+of a name must also be capitalised there, and a function word ("The" of "The Barbarian") names
+nobody without '@'. Capitals alone prove little: forum handles are made of words, so "God
+exists", "The law" and "North America" keep their words. Only a one-word name that English
+writes only in lower case (Webster's 2nd spells it so and never capitalised: "electrolyte",
+"archangel", not "God", "Bell" or "Will") also names the person when capitalised inside a
+sentence ("While Electrolyte may have come out rather strongly"). Every part of a name written
+as a phrase (capitals and lower case: "Captain America banned") that Webster's 2nd lists is read
+as a word. A name of several words written in lower case is words ("any obvious child"; "Obvious
+Child" is the handle). A name in capitals after a determiner is an acronym ("the RKBA").
 """
 
 from __future__ import annotations
@@ -30,16 +37,26 @@ AMBIGUOUS = "<PERSON>"
 EDGE = frozenset(string.ascii_letters + string.digits + "_")  # Latin letters and digits only: names glued to Chinese match
 SEPARATORS = re.compile(r"[\s._-]+")
 _SAYING = r"(?:wrote|writes|said|says|say|posted|posts|mentioned|mentions|replied|replies|argued|argues|claimed|claims|" \
-          r"thinks|think|pointed out|put it|noted)"
+          r"thinks|think|pointed out|put it|noted|agrees|agree|disagrees|disagree|is right|is wrong|is correct|correct)"
 _REFERS_BEFORE = re.compile(r"(?i)(?:\[quote=[\"']?|originally posted by\s+|quoting\s+|quote from\s+|"
                             r"(?:in )?reply(?:ing)? to\s+|(?:dis)?agreed? with\s+|(?:thanks|thank you|thx|hi|hey|dear),?\s+|"
-                            r"\bu/)$")
+                            r"同意\s*|\bu/)$")
 _REFERS_AFTER = re.compile(rf"(?i)(?:\s+{_SAYING}\b|'s\s+(?:post|point|comment|argument|reply|view|question|answer)\b|"
                            r"\s*,\s*(?:you|your|u)\b)")
 _VOCATIVE = re.compile(r"\s*[,:]")  # "X," or "X:" opening a message
 _DETERMINED = re.compile(r"(?i)\b(?:a|an|the|my|your|his|her|our|their|its|this|that|these|those|some|any|no|every)\s+$")
+_BETWEEN_COMMAS = re.compile(r"\s*[,?!]")  # ", X," or ", X?": addressing inside a sentence
 _OPENING = re.compile(r"[\s\"'“‘(\[*]*$")  # what may stand between a sentence's start and its first word
 _SENTENCE_END = frozenset(".!?。！？…\n")
+_SIGNATURE_MARKS = " \t-~*"  # what may stand beside a name alone on its line ("-- Waxy")
+FUNCTION_WORDS = frozenset("the and for nor but yet with from into onto upon about this that these those "
+                           "its our his her their your you they them are was were been has have had not".split())
+
+
+class Lexicon(NamedTuple):
+    words: frozenset[str]  # GCIDE headwords, lower-cased
+    listed: frozenset[str]  # Webster's 2nd entries, lower-cased: words and proper nouns ("america")
+    lowercase_only: frozenset[str]  # what Webster's 2nd writes only in lower case ("electrolyte", not "god")
 
 
 class Mention(NamedTuple):
@@ -49,19 +66,31 @@ class Mention(NamedTuple):
 
 
 @cache
-def lexicon() -> tuple[frozenset[str], frozenset[str]]:
-    """(English words in lower case, the words English writes in lower case)."""
+def lexicon() -> Lexicon:
     from english_words import get_english_words_set
 
-    lowercase = {w for w in get_english_words_set(["web2"], lower=False, alpha=True) if w.islower()}
-    return frozenset(get_english_words_set(["gcide"], lower=True, alpha=True)), frozenset(lowercase)
+    web2 = get_english_words_set(["web2"], lower=False, alpha=True)
+    return Lexicon(frozenset(get_english_words_set(["gcide"], lower=True, alpha=True)), frozenset(w.lower() for w in web2),
+                   frozenset(w for w in web2 if w.islower() and w.capitalize() not in web2))
 
 
 def _starts_sentence(text: str, start: int) -> bool:
     before = text[max(0, start - 12):start]
-    opening = _OPENING.search(before)
-    head = before[:opening.start()]
+    head = before[:_OPENING.search(before).start()]
     return (not head and start - len(before) == 0) or (head[-1:] in _SENTENCE_END)
+
+
+def _alone_on_line(text: str, start: int, end: int) -> bool:
+    line_end = text.find("\n", end)
+    return (not text[text.rfind("\n", 0, start) + 1:start].strip(_SIGNATURE_MARKS)
+            and not text[end:len(text) if line_end < 0 else line_end].strip(_SIGNATURE_MARKS + ".!"))
+
+
+def _phrase(author: str) -> bool:
+    """A name written as a phrase, with parts in capitals and in lower case ("Captain America banned",
+    "Dan the White"): a handle, not a person's name, so each of its parts reads as a word."""
+    initials = {part[0].isupper() for part in author.split() if part[:1].isalpha()}
+    return len(initials) == 2
 
 
 def _opens_message(text: str, start: int) -> bool:
@@ -74,7 +103,7 @@ class NameMatcher:
     def __init__(self, names: dict[str, str]):
         import ahocorasick
 
-        words, lowercase_words = lexicon()
+        words, listed, lowercase_only = lexicon()
         self.forms: dict[str, str] = {}  # lower-cased full names, handle forms, first names -> pseudonym
         for author, pseudonym in names.items():
             has_letters = any(c.isalpha() for c in author)
@@ -83,19 +112,24 @@ class NameMatcher:
                     self._add(self.forms, form.lower(), pseudonym)
         for author, pseudonym in names.items():
             first = author.split()[0] if " " in author.strip() else ""
-            if len(first) >= 4 and first.isalpha() and first.lower() not in words:  # "alice" alone means Alice Tan too
+            if (len(first) >= 4 and first.isalpha() and first.lower() not in words
+                    and not _phrase(author)):  # "alice" alone means Alice Tan too
                 self._add(self.forms, first.lower(), pseudonym)
-        part_owners = defaultdict(set)
+        part_owners, phrase_parts = defaultdict(set), set()
         for author, pseudonym in names.items():
             for part in SEPARATORS.split(author):
                 if len(part) >= 3 and any(c.isalpha() for c in part) and part.lower() not in self.forms:
                     part_owners[part[0].upper() + part[1:]].add(pseudonym)
+                    if _phrase(author) and part.lower() in listed:
+                        phrase_parts.add(part.lower())
         self.parts = {part.lower(): (part, owners.pop() if len(owners) == 1 else AMBIGUOUS)
                       for part, owners in part_owners.items()}  # lower-cased -> (as written, pseudonym)
         self.numeric = {f for f in self.forms if not any(c.isalpha() for c in f)}  # ids: only as @id
         keys = set(self.forms) | set(self.parts)
-        self.words = {k for k in keys if k in words}
-        self.lowercase_words = self.words & lowercase_words
+        self.word_phrases = {k for k in self.forms if " " in k and all(w in words for w in k.split())}
+        self.words = {k for k in keys if k in words} | phrase_parts | self.word_phrases
+        one_word = {author.lower() for author in names if len(SEPARATORS.split(author.strip())) == 1}
+        self.lowercase_handles = self.words & one_word & lowercase_only
         self.automaton = ahocorasick.Automaton()
         for key in keys:
             self.automaton.add_word(key, key)
@@ -133,13 +167,23 @@ class NameMatcher:
         if key in self.numeric:
             return self.forms[key] if at else None
         pseudonym = self.forms.get(key) or self.parts[key][1]
+        if at:
+            return pseudonym
+        if key in FUNCTION_WORDS:
+            return None
         if key in self.words:
-            return pseudonym if at or self._refers(text, start, end, key) else None
+            if key in self.word_phrases and not text[start:end].islower():
+                return pseudonym  # "Obvious Child" is the handle, "any obvious child" two words
+            capitalised = key in self.forms or text[start].isupper()
+            return pseudonym if capitalised and self._refers(text, start, end, key in self.lowercase_handles) else None
+        if text[start:end].isupper() and len(key) > 1 and _DETERMINED.search(text, max(0, start - 10), start):
+            return None  # an acronym after a determiner: "the RKBA" is the right to keep and bear arms
         if key in self.forms or text[start:end] == self.parts[key][0]:
             return pseudonym
         return None
 
-    def _refers(self, text: str, start: int, end: int, key: str) -> bool:
+    @staticmethod
+    def _refers(text: str, start: int, end: int, lowercase_handle: bool) -> bool:
         """Whether a name that is also a word is used here to refer to someone."""
         before = text[max(0, start - 30):start]
         if _REFERS_BEFORE.search(before):
@@ -150,6 +194,9 @@ class NameMatcher:
             return True
         if _VOCATIVE.match(text, end) and _opens_message(text, start):
             return True
-        written = text[start:end]
-        return (key in self.lowercase_words and written[0].isupper() and not written.isupper()
-                and not _starts_sentence(text, start))
+        if before.rstrip(" ").endswith(",") and _BETWEEN_COMMAS.match(text, end):
+            return True
+        if (lowercase_handle and text[start].isupper() and not text[start:end].isupper()
+                and not _starts_sentence(text, start)):  # "While Electrolyte may have come out rather strongly"
+            return True
+        return _alone_on_line(text, start, end)

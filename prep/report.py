@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -44,6 +45,16 @@ def length_stats(lengths: list[int], sequence_len: int) -> dict:
         "p90": float(np.percentile(values, 90)), "max": int(values.max()), "mean": round(float(values.mean()), 1),
         "over_sequence_len": int((values > sequence_len).sum()),
     }
+
+
+MOST_REPLACED = 20
+
+
+def most_replaced(strings: Counter, n: int = MOST_REPLACED) -> list[dict]:
+    """The n texts replaced most often, with their type: an everyday word high in this list ("God"
+    x560) is a word the anonymiser took for a name."""
+    return [{"text": text, "kind": kind, "count": count}
+            for (kind, text), count in sorted(strings.items(), key=lambda item: (-item[1], item[0]))[:n]]
 
 
 def write_report(out_dir: Path, report: dict) -> None:
@@ -93,6 +104,11 @@ def data_lines(report: dict) -> list[str]:
         replaced = ", ".join(f"{k} {v}" for k, v in anonymisation["replaced"].items()) or "nothing"
         lines += ["", f"Anonymised: {anonymisation['authors']} authors as pseudonyms (map in "
                   f"`{anonymisation['pseudonym_map']}`, kept apart); replaced: {replaced}."]
+        if anonymisation.get("most_replaced"):
+            lines += ["", "Most replaced texts (the original text: check that none is an everyday word):", "",
+                      "| text | kind | count |", "|---|---|---|"]
+            lines += [f"| {json.dumps(item['text'], ensure_ascii=False)[1:-1].replace('|', '&#124;')} | {item['kind']} "
+                      f"| {item['count']} |" for item in anonymisation["most_replaced"]]
     if "languages" in report:
         languages = report["languages"]
         shares = ", ".join(f"{name} {s['share_zh']:.1%}" for name, s in languages["splits"].items())

@@ -274,3 +274,60 @@ def test_a_name_that_is_a_word_is_replaced_where_it_refers_to_the_person():
                                   "the ratio is 1.66666667 in Singapore", "post #612345 on Orchard Road"])
 def test_quote_tags_decimals_and_post_numbers_are_not_phones_or_postcodes(text):
     assert ConversationAnonymiser({"Bob": "P01"}, Counter())(text).endswith(text[text.index(" "):])
+
+
+# Forum handles made of everyday words (IAC's 4forums.com has "God Fearing Ath", "The Barbarian",
+# "Captain America banned"): their words stay words in running text, and the handle goes where it
+# points at the person.
+HANDLES_OF_WORDS = {"God Fearing Ath": "P01", "The Barbarian": "P02", "Captain America banned": "P03",
+                    "Obvious Child": "P04", "Archangel": "P05", "Electrolyte": "P06", "Waxy": "P07"}
+
+
+@pytest.mark.parametrize("text", [
+    "In a debate on whether God exists, God exists is the claim.", "Can God make a rock that He cannot lift?",
+    "The law is clear. The Telegraph said so.", "It sells well in North America.",
+    "America is a big country.", "Captain Marvel is a film.", "Any obvious child could see it.",
+    "An archangel appeared to her.", "The Electrolyte balance matters.", "the barbarian at the gate"])
+def test_handle_words_in_running_text_stay_words(text):
+    assert ConversationAnonymiser(HANDLES_OF_WORDS, Counter())(text) == text
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("[QUOTE=God Fearing Ath;123456]no[/QUOTE] agreed", "[QUOTE=P01;123456]no[/QUOTE] agreed"),
+    ("So, Obvious Child, why do you say that?", "So, P04, why do you say that?"),
+    ("As Barbarian said, it fails.", "As P02 said, it fails."),
+    ("Thanks Captain, good post.", "Thanks P03, good post."),
+    ("Unfortunately, Archangel, I believe it is simple.", "Unfortunately, P05, I believe it is simple."),
+    ("While Electrolyte may have come out strongly, I agree.", "While P06 may have come out strongly, I agree."),
+    ("That's absurd.\n \n Waxy\n", "That's absurd.\n \n P07\n"),
+    ("Waxy, you are wrong.", "P07, you are wrong."),
+])
+def test_handle_words_are_replaced_where_they_refer_to_the_person(text, expected):
+    assert ConversationAnonymiser(HANDLES_OF_WORDS, Counter())(text) == expected
+
+
+@pytest.mark.parametrize("text", [
+    "I am a nice guy....my point stands", "that is poor...it fails", "this...at least", "beliefs....as they are",
+    "I agree.It was fine", "So What.live and let live", "he is right...it is NOT in there", "wait..now I see"])
+def test_words_joined_by_dots_are_no_urls(text):
+    assert ConversationAnonymiser({}, Counter())(text) == text
+
+
+@pytest.mark.parametrize("url", ["http://bad.my", "www.example.it/page", "senate.gov/~levin/release.cfm?id=1",
+                                 "cpf.gov.sg", "Straitstimes.com", "news.bbc.co.uk/1/hi/2640221.stm"])
+def test_a_url_has_a_scheme_www_a_path_or_a_known_domain(url):
+    assert ConversationAnonymiser({}, Counter())(f"see {url} now") == "see <URL> now"
+
+
+def test_report_lists_replacements_by_kind_and_the_most_replaced_texts():
+    from prep.report import data_lines, most_replaced
+
+    counts, strings = Counter(), Counter()
+    ConversationAnonymiser(HANDLES_OF_WORDS, counts, strings).all(
+        ["Waxy, you are wrong.\n\nWaxy", "as God Fearing Ath said, God exists", "read http://example.com/x"])
+    top = most_replaced(strings)
+    assert top == [{"text": "Waxy", "kind": "AUTHOR", "count": 2}, {"text": "God Fearing Ath", "kind": "AUTHOR", "count": 1},
+                   {"text": "http://example.com/x", "kind": "URL", "count": 1}]
+    lines = "\n".join(data_lines({"anonymisation": {"authors": 7, "pseudonym_map": "m.json", "replaced": dict(counts),
+                                                     "most_replaced": top}}))
+    assert "replaced: AUTHOR 3, URL 1." in lines and "| Waxy | AUTHOR | 2 |" in lines
