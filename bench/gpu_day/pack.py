@@ -12,7 +12,7 @@
   prep itself cannot run there: its language detector (lingua) is 292 MiB installed.
 
 Then the size check: the working tree (tracked and untracked-not-ignored files) plus `.gpu_day/`
-must fit the 64 MiB that travels with one device call; over it, this exits 1 with the total and
+must fit the 64 MiB that travels with the command; over it, this exits 1 with the total and
 the largest things to drop. `manifest.json` records what was packed.
 """
 
@@ -37,6 +37,8 @@ DEVICE_CUDA = "130"  # the device's torch is 2.11.0+cu130: bitsandbytes loads li
 PLATFORMS = ("manylinux_2_28_x86_64", "manylinux_2_27_x86_64", "manylinux_2_24_x86_64", "manylinux_2_17_x86_64",
              "manylinux2014_x86_64", "manylinux1_x86_64", "any")
 DEMO = ROOT / "data" / "demo"
+# Published as source only; pure Python, so the wheel built here installs there.
+SOURCE_ONLY = {"axolotl-contribs-lgpl", "axolotl-contribs-mit"}
 
 
 def wheel_pins() -> list[str]:
@@ -50,11 +52,16 @@ def download(pins: list[str], folder: Path) -> None:
     missing = [p for p in pins if p.lower().replace("_", "-") not in have]
     if not missing:
         return
+    source = [p for p in missing if p.split("==")[0] in SOURCE_ONLY]
+    binary = [p for p in missing if p not in source]
     platforms = [arg for p in PLATFORMS for arg in ("--platform", p)]
-    subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--disable-pip-version-check", "--no-deps",
-                    "--only-binary=:all:", "--python-version", "3.12", "--implementation", "cp", "--abi", "cp312", "--abi",
-                    "abi3", "--abi", "none", *platforms,
-                    "-d", str(folder), *missing], check=True)
+    pip = [sys.executable, "-m", "pip", "-q", "--disable-pip-version-check"]
+    if binary:
+        subprocess.run([*pip, "download", "--no-deps", "--only-binary=:all:", "--python-version", "3.12",
+                        "--implementation", "cp", "--abi", "cp312", "--abi", "abi3", "--abi", "none", *platforms,
+                        "-d", str(folder), *binary], check=True)
+    if source:
+        subprocess.run([*pip, "wheel", "--no-deps", "-w", str(folder), *source], check=True)
 
 
 def slim_bitsandbytes(folder: Path) -> None:

