@@ -21,11 +21,12 @@ from pathlib import Path
 
 import yaml
 
+from core.manifest import manifest
 from plan.architecture import architecture
 from plan.data import read_samples
 from plan.gpus import by_size
 from plan.memory import GiB, estimate
-from plan.run_config import Run
+from plan.run_config import ROOT, Run
 from plan.setups import epoch_seconds
 
 PACKAGES = ("torch", "transformers", "peft", "accelerate", "axolotl", "bitsandbytes", "liger-kernel", "datasets", "trl",
@@ -82,10 +83,13 @@ def collect(work: Path) -> dict:
     for entry in listing["runs"]:
         config = Path(entry["config"])
         cfg = yaml.safe_load(config.read_text())
-        runs.append({**entry, "measured": measured(config.parent),
+        runs.append({**entry, "plan_data": cfg["datasets"][0]["path"], "measured": measured(config.parent),
                      "plan": planned(cfg, config, Path(cfg["datasets"][0]["path"]), gpu)})
     settings = work / "settings_test.json"
-    return {"versions": found, "runs": runs, "skipped": listing["skipped"],
+    packed = ROOT / ".gpu_day" / "manifest.json"  # the commit packed, where the tree that ran has no .git
+    return {"manifest": {**manifest(data=sorted(Path(r["plan_data"]) for r in runs)),
+                         "packed_commit": json.loads(packed.read_text())["commit"] if packed.is_file() else None},
+            "versions": found, "runs": runs, "skipped": listing["skipped"],
             "settings_test": json.loads(settings.read_text()) if settings.is_file() else None}
 
 
