@@ -16,8 +16,9 @@ import argparse
 import csv
 from pathlib import Path
 
-from prep.cli import UserError, run_cli
-from prep.schema import ANNOTATOR_PREFIX, normalise_label, read_rows, write_table
+from core.cli import UserError, run_cli
+from prep.tables import ANNOTATOR_PREFIX, read_rows, write_table
+from prep.votes import normalise_label
 
 KEYS = ("conversation_id", "statement_id", "contributor")
 

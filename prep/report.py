@@ -79,6 +79,10 @@ def markdown(report: dict) -> str:
         lines.append(
             f"| {name} | {split['conversations']} | {split['samples']} | {split['yes']} | {split['no']} | {tokens} "
             f"| {split['shortened']} | {split['contributor_messages_kept']} / {split['contributor_messages_dropped']} |")
+    if report.get("to_label", {}).get("pairs"):
+        to_label = report["to_label"]
+        lines += ["", f"To label: {to_label['pairs']} pairs in {to_label['conversations']} conversations that nobody has "
+                  "judged yet (no label, no vote), in `to_label.jsonl`, never in train, dev or test."]
     lines += ["", f"Exclusions: {len(report['exclusions']['items'])}", ""]
     if report["exclusions"]["items"]:
         lines += ["| reason | count |", "|---|---|"]

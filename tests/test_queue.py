@@ -10,8 +10,8 @@ import pytest
 
 from eval import queue
 from prep import add_votes
-from prep.cli import UserError
-from prep.schema import load_tables
+from core.cli import UserError
+from prep.validate import load_tables
 from tests.conftest import write_jsonl
 
 
@@ -133,3 +133,23 @@ def test_bad_votes_and_runs_are_named(tmp_path, labelling_round):
                                                        "gold": "yes", "prediction": "yes", "p_yes": 0.9}])
     with pytest.raises(UserError, match="no unlabelled pairs"):
         queue.main([str(labelled_only), "--out", str(tmp_path / "q.csv")])
+
+
+def test_prep_keeps_unjudged_pairs_apart_as_to_label(tmp_path, labelling_round, demo_dir, model_dir):
+    from prep import build
+
+    stances_path, *_ = labelling_round
+    out = tmp_path / "prepared-demo"
+    report = build.main(["--messages", str(demo_dir / "messages.jsonl"), "--stances", str(stances_path),
+                         "--tokenizer", str(model_dir), "--strategy", "focus", "--sequence-len", "512",
+                         "--over-budget", "exclude", "--out", str(out), "--workers", "1"])
+    to_label = [json.loads(line) for line in (out / "to_label.jsonl").read_text().splitlines()]
+    unjudged = [s for s in map(json.loads, stances_path.read_text().splitlines()) if s["conversation_id"] == "demo-01"]
+    assert len(to_label) == report["to_label"]["pairs"] == len(unjudged) - report["exclusions"]["counts"].get("over_budget", 0)
+    assert all(r["meta"]["label"] is None and [m["role"] for m in r["messages"]] == ["user"] for r in to_label)
+    for split in ("train", "dev", "test"):
+        rows = (out / f"{split}.jsonl").read_text().splitlines()
+        assert all(json.loads(r)["meta"]["conversation_id"] != "demo-01" for r in rows)
+    assert "To label: " in (out / "prep_report.md").read_text()
+    judged = report["input"]["stances"] - len(unjudged)
+    assert report["panel"]["items"] == judged  # agreement is over the judged pairs only
