@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import time
 from importlib.metadata import version
 from pathlib import Path
@@ -43,9 +42,10 @@ from bench.labelling_embed import embed
 from encoders.bi_encoder import classifier
 from eval.label_quality import crowdlab, label_issues, vote_frame
 from eval.queue import scores, select
-from prep.cli import run_cli
-from prep.metrics import contributor_metrics
-from prep.schema import load_tables
+from core.cli import run_cli
+from core.manifest import manifest
+from core.metrics import contributor_metrics
+from prep.validate import load_tables
 from prep.split import split_conversations, yes_rates
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -56,6 +56,7 @@ TEST_FRACTION = 0.2
 NOISE = 0.1  # share of pool labels flipped, and share of the ranking inspected
 C = 0.05  # the logistic regression's regularisation, fixed for every round
 FOLDS = 5
+VERSIONS_SHOWN = ("numpy", "scikit-learn", "sentence-transformers", "torch")
 SETTINGS = {  # window_tokens, max_windows, start, step, conversations (None: all), seeds
     "full": {"window_tokens": 64, "max_windows": 2, "start": 200, "step": 200, "conversations": None, "seeds": 3},
     "quick": {"window_tokens": 32, "max_windows": 1, "start": 20, "step": 20, "conversations": 8, "seeds": 2},
@@ -218,12 +219,6 @@ def summarise(curves: dict[str, list[list[dict]]]) -> dict:
     return {"target_f1": target, "pool": pool, "strategies": summary}
 
 
-def provenance() -> dict:
-    commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-    packages = ("numpy", "scikit-learn", "cleanlab", "sentence-transformers", "torch")
-    return {"commit": commit, "command": "python -m bench.labelling", "versions": {p: version(p) for p in packages}}
-
-
 def plot(result: dict, path: Path) -> None:
     import matplotlib
 
@@ -257,8 +252,10 @@ def markdown(result: dict) -> str:
     s, curves, cost = result["settings"], result["curves"], result["embedding"]
     lines = [
         "# Labelling rounds (IAC dev topics)", "",
-        f"Made by `{result['provenance']['command']}{' --quick' if result['quick'] else ''}` at commit "
-        f"`{result['provenance']['commit'][:12]}`; " + ", ".join(f"{k} {v}" for k, v in result["provenance"]["versions"].items()) + ".", "",
+        f"Made by `python -m bench.labelling{' --quick' if result['quick'] else ''}` at commit "
+        f"`{(result['manifest']['commit'] or '?')[:12]}`; " + ", ".join(
+            f"{k} {v}" for k, v in result["manifest"]["versions"].items() if k in VERSIONS_SHOWN)
+        + f", cleanlab {result['cleanlab']}.", "",
         f"Pairs: {result['pairs']['pool']} in the pool ({result['pairs']['pool_conversations']} conversations), "
         f"{result['pairs']['test']} in the fixed test split ({result['pairs']['test_conversations']} conversations, "
         f"{result['pairs']['test_yes']} yes). Start {s['start']} random labels, +{s['step']} per round, {s['seeds']} seeds. "
@@ -324,7 +321,10 @@ def main(argv: list[str] | None = None) -> dict:
               for strategy in STRATEGIES}
     noise = [planted_noise(seed, data, work / f"noise-{seed}.json") for seed in seeds]
     result = {
-        "quick": args.quick, "settings": settings, "provenance": provenance(), "embedding": cost,
+        "quick": args.quick, "settings": settings, "embedding": cost,
+        "manifest": manifest({**settings, "C": C, "test_fraction": TEST_FRACTION, "noise": NOISE, "folds": FOLDS},
+                             [DATA / "messages.csv", DATA / "stances.csv"]),
+        "cleanlab": version("cleanlab"),
         "pairs": {"pool": int((~test).sum()), "test": int(test.sum()), "test_yes": int(labels[test].sum()),
                   "pool_conversations": len(set(conversations[~test])), "test_conversations": len(set(conversations[test]))},
         "curves": summarise(curves), "planted_noise": noise, "panel": panel_quality(data, work / "panel.json"),

@@ -29,9 +29,10 @@ import numpy as np
 import pandas as pd
 
 from eval.aggregate import contributor_pairs
-from eval.runs import PAIR_KEYS, load_predictions, pair_key, read_jsonl
-from prep.cli import UserError, run_cli
-from prep.schema import ANNOTATOR_PREFIX
+from core.cli import UserError, run_cli
+from core.jsonl import read_jsonl
+from core.runs import PAIR_KEYS, load_predictions, pair_key
+from prep.tables import ANNOTATOR_PREFIX
 
 CODES = {"no": 0, "yes": 1}
 

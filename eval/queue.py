@@ -39,9 +39,10 @@ from pathlib import Path
 import numpy as np
 
 from eval.aggregate import contributor_pairs
-from eval.runs import PAIR_KEYS, pair_key, read_jsonl
+from core.jsonl import read_jsonl
+from core.runs import PAIR_KEYS, pair_key
 from prep.anonymise import private_dir
-from prep.cli import UserError, run_cli
+from core.cli import UserError, run_cli
 
 UNCERTAINTIES = ("entropy", "margin")
 EVIDENCE_CHARS = 400  # of each evidence message shown in the CSV

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from eval import label_quality
-from prep.cli import UserError
+from core.cli import UserError
 from tests.conftest import write_jsonl
 
 
