@@ -307,18 +307,21 @@ def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a few conversations and small windows (tests)")
     parser.add_argument("--work", type=Path, help="cache folder (default runs/labelling, or runs/labelling-quick)")
+    parser.add_argument("--seeds", type=int, help="seeds to run (default 3, --quick 2); finished ones are reused")
     parser.add_argument("--results", type=Path, help="where labelling.{md,json,png} go (default bench/results; "
                         "with --quick, the work folder)")
     args = parser.parse_args(argv)
-    settings = SETTINGS["quick" if args.quick else "full"]
+    settings = {**SETTINGS["quick" if args.quick else "full"], **({"seeds": args.seeds} if args.seeds else {})}
     work = args.work or ROOT / "runs" / ("labelling-quick" if args.quick else "labelling")
     results = args.results or (work if args.quick else RESULTS)
     data = load(settings, work)
     stances, _, labels, conversations, test, cost = data
     seeds = range(settings["seeds"])
     (work / "rounds").mkdir(parents=True, exist_ok=True)
-    curves = {strategy: [curve(strategy, seed, data, settings, work / "rounds" / f"{strategy}-{seed}.json") for seed in seeds]
-              for strategy in STRATEGIES}
+    curves = {strategy: [] for strategy in STRATEGIES}
+    for seed in seeds:  # seed by seed: an interrupted run has whole seeds to show
+        for strategy in STRATEGIES:
+            curves[strategy].append(curve(strategy, seed, data, settings, work / "rounds" / f"{strategy}-{seed}.json"))
     noise = [planted_noise(seed, data, work / f"noise-{seed}.json") for seed in seeds]
     result = {
         "quick": args.quick, "settings": settings, "embedding": cost,
