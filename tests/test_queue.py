@@ -150,6 +150,7 @@ def test_prep_keeps_unjudged_pairs_apart_as_to_label(tmp_path, labelling_round, 
     for split in ("train", "dev", "test"):
         rows = (out / f"{split}.jsonl").read_text().splitlines()
         assert all(json.loads(r)["meta"]["conversation_id"] != "demo-01" for r in rows)
-    assert "To label: " in (out / "prep_report.md").read_text()
+    markdown = (out / "prep_report.md").read_text()
+    assert "To label: " in markdown and "| annotator_1 | " in markdown  # the panel section: annotator quality
     judged = report["input"]["stances"] - len(unjudged)
     assert report["panel"]["items"] == judged  # agreement is over the judged pairs only
