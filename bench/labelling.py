@@ -16,7 +16,8 @@ used up, chosen three ways:
 The model is retrained every round: the cheapest strong model of `bench.quality` (the
 bi-encoder): frozen all-MiniLM-L6-v2 embeddings of the contributor's own messages (windows,
 mean-pooled; `bench.labelling_embed`, computed once and cached) with the statement's embedding,
-and a logistic regression on [u, v, |u-v|, u*v] (`encoders.bi_encoder.classifier`, C fixed).
+and a logistic regression (`encoders.bi_encoder.classifier`, C fixed) on the pair's features
+(`pair_features`: principal components of v and u*v, and a weight per statement).
 Test F1 and MCC at P(yes) >= 0.5 (the class weights are balanced), mean and spread over --seeds.
 
 Planted noise: 10% of the pool's labels are flipped (seeded); out-of-fold P(yes) (5 folds by
@@ -54,7 +55,8 @@ RESULTS = ROOT / "bench" / "results"
 STRATEGIES = ("random", "uncertainty", "spread")
 TEST_FRACTION = 0.2
 NOISE = 0.1  # share of pool labels flipped, and share of the ranking inspected
-C = 0.05  # the logistic regression's regularisation, fixed for every round
+C = 0.01  # the logistic regression's regularisation, fixed for every round
+COMPONENTS, STATEMENT_COMPONENTS = 32, 16  # principal components of the pair features (`pair_features`)
 FOLDS = 5
 VERSIONS_SHOWN = ("numpy", "scikit-learn", "sentence-transformers", "torch")
 SETTINGS = {  # window_tokens, max_windows, start, step, conversations (None: all), seeds
@@ -76,13 +78,30 @@ def load(settings: dict, work: Path):
     row = {unit: i for i, unit in enumerate(embedded.units)}
     u = np.stack([embedded.statements[s["statement_id"]] for s in stances])
     v = embedded.contributors[[row[(s["conversation_id"], s["contributor"])] for s in stances]]
-    features = np.hstack([u, v, np.abs(u - v), u * v])
+    features = pair_features(u, v, [s["statement_id"] for s in stances])
     labels = np.array([s["label"] == "yes" for s in stances], dtype=int)
     conversations = np.array([s["conversation_id"] for s in stances])
     split = split_conversations(sorted(set(conversations)), {"train": 1 - TEST_FRACTION, "dev": 0.0, "test": TEST_FRACTION},
                                 seed=0, yes_rates=yes_rates(stances))
     test = np.array([split[c] == "test" for c in conversations])
     return stances, features, labels, conversations, test, embedded.cost
+
+
+def pair_features(u: np.ndarray, v: np.ndarray, statement_ids: list[str]) -> np.ndarray:
+    """v and u*v reduced to COMPONENTS principal components each, the statement one-hot, and the one-hot
+    times STATEMENT_COMPONENTS components of v: a weight per statement, as a topic's two statements
+    are opposite sides. Principal components are fitted on every pair's embeddings, no label used.
+    Against the bi-encoder's [u, v, |u-v|, u*v] (1,536 numbers) on the full pool: test ROC AUC
+    0.70 against 0.69, and a fit 5-8 times faster."""
+    from sklearn.decomposition import PCA
+
+    def reduced(x: np.ndarray, k: int) -> np.ndarray:
+        return PCA(min(k, *x.shape), random_state=0).fit_transform(x)
+
+    names = sorted(set(statement_ids))
+    one_hot = np.array([[sid == name for name in names] for sid in statement_ids], dtype=float)
+    per_statement = (one_hot[:, :, None] * reduced(v, STATEMENT_COMPONENTS)[:, None, :]).reshape(len(v), -1)
+    return np.hstack([reduced(v, COMPONENTS), reduced(u * v, COMPONENTS), one_hot, per_statement])
 
 
 def fit_predict(features: np.ndarray, labels: np.ndarray, train: np.ndarray, seed: int) -> np.ndarray:
@@ -260,7 +279,9 @@ def markdown(result: dict) -> str:
         f"{result['pairs']['test']} in the fixed test split ({result['pairs']['test_conversations']} conversations, "
         f"{result['pairs']['test_yes']} yes). Start {s['start']} random labels, +{s['step']} per round, {s['seeds']} seeds. "
         f"Model: MiniLM windows of {s['window_tokens']} tokens, at most {s['max_windows']} per contributor (spread over "
-        f"their messages), mean-pooled, + statement embedding, logistic regression (C {C}, balanced), threshold 0.5.", "",
+        f"their messages), mean-pooled; features: {COMPONENTS} principal components of v and of u*v, the statement "
+        f"one-hot and one-hot x {STATEMENT_COMPONENTS} components of v; logistic regression (C {C}, balanced), "
+        "threshold 0.5.", "",
         f"Embedding pass (once, cached): {cost['units']} contributors, {cost['windows']} windows, "
         f"{cost['embedding_cpu_seconds']} CPU s ({cost['embedding_seconds']} s wall on a shared 2-core machine).", "",
         f"Random choice with all {curves['pool']} labels: F1 {curves['target_f1']:.3f}.", "",
@@ -325,7 +346,8 @@ def main(argv: list[str] | None = None) -> dict:
     noise = [planted_noise(seed, data, work / f"noise-{seed}.json") for seed in seeds]
     result = {
         "quick": args.quick, "settings": settings, "embedding": cost,
-        "manifest": manifest({**settings, "C": C, "test_fraction": TEST_FRACTION, "noise": NOISE, "folds": FOLDS},
+        "manifest": manifest({**settings, "C": C, "components": [COMPONENTS, STATEMENT_COMPONENTS],
+                              "test_fraction": TEST_FRACTION, "noise": NOISE, "folds": FOLDS},
                              [DATA / "messages.csv", DATA / "stances.csv"]),
         "cleanlab": version("cleanlab"),
         "pairs": {"pool": int((~test).sum()), "test": int(test.sum()), "test_yes": int(labels[test].sum()),
