@@ -267,11 +267,17 @@ def plot(result: dict, path: Path) -> None:
     plt.close(figure)
 
 
+def seeds_flag(result: dict) -> str:
+    """' --seeds N' when the run had fewer or more seeds than its default."""
+    default = SETTINGS["quick" if result["quick"] else "full"]["seeds"]
+    return "" if result["settings"]["seeds"] == default else f" --seeds {result['settings']['seeds']}"
+
+
 def markdown(result: dict) -> str:
     s, curves, cost = result["settings"], result["curves"], result["embedding"]
     lines = [
         "# Labelling rounds (IAC dev topics)", "",
-        f"Made by `python -m bench.labelling{' --quick' if result['quick'] else ''}` at commit "
+        f"Made by `python -m bench.labelling{' --quick' if result['quick'] else ''}{seeds_flag(result)}` at commit "
         f"`{(result['manifest']['commit'] or '?')[:12]}`; " + ", ".join(
             f"{k} {v}" for k, v in result["manifest"]["versions"].items() if k in VERSIONS_SHOWN)
         + f", cleanlab {result['cleanlab']}.", "",
