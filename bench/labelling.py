@@ -344,6 +344,10 @@ def markdown(result: dict) -> str:
               "|---|---|---|---|---|---|"]
     lines += [f"| {n['seed']} | {n['flipped']} | {n['flipped_in_worst_10pct']} | {n['share_found']:.1%} | "
               f"{n['flagged']} ({n['flagged_flipped']}) | {n['cpu_seconds']} |" for n in noise]
+    found = np.mean([n["share_found"] for n in noise])
+    lines += ["", f"Mean share of the flips in the worst 10%: {found:.1%}, where a random ranking finds {NOISE:.0%}"
+              f" ({found / NOISE:.1f} times as many); the ranking is only as good as the model's P(yes) "
+              f"(out-of-fold agreement with the majority label: {result['panel']['model_agreement_with_majority']:.1%})."]
     panel = result["panel"]
     lines += ["", f"CROWDLAB on the panel's votes ({panel['pairs']} pairs, {panel['votes_per_pair']['min']}-"
               f"{panel['votes_per_pair']['max']} votes each, median {panel['votes_per_pair']['median']:g}; out-of-fold "
