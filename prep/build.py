@@ -10,7 +10,9 @@ aggregate. Over-budget contexts follow --over-budget: 'error' stops, 'exclude' c
 How conversations are fitted into --sequence-len is --strategy (see `prep.strategies`). With
 --layout multi the train split holds one row per group of pairs asked against the same
 context, one user turn and one answer turn per pair (`meta.pairs`); dev and test stay one
-row per pair, which is what eval reads.
+row per pair, which is what eval reads. Pairs nobody has judged yet (no label, no vote) go to
+`to_label.jsonl`, one prompt per pair without an answer (`meta.label` null), never into train,
+dev or test: any run scores them like test pairs, and `python -m eval.queue` ranks them.
 
 Before anything is rendered the tables are validated (`prep.validate`), anonymised
 (`prep.anonymise`: pseudonyms P01.. per conversation, the map written to OUT.private/), their
@@ -63,8 +65,15 @@ from prep.validate import Policy, load_tables
 IMPORT_SECONDS = time.perf_counter() - _IMPORTS_STARTED
 
 
+TO_LABEL = "to_label"  # the prepared set of pairs nobody has judged yet (to_label.jsonl)
+
+
 class OverBudgetError(UserError):
     pass
+
+
+def labelled(stances: list[dict]) -> list[dict]:
+    return [s for s in stances if s["label"] is not None]
 
 
 def sample_rows(conversation: Conversation, context: Context, counter: TokenCounter, strategy: str,
@@ -84,16 +93,18 @@ def sample_rows(conversation: Conversation, context: Context, counter: TokenCoun
                           "label": stance["label"], "contributor_messages_kept": own_kept,
                           "contributor_messages_dropped": own_total - own_kept})
         labels = [stance["label"] for stance in stances]
+        unlabelled = labels == [None]  # a to_label pair: the prompt alone; its tokens count an answer's place
         counts = ("contributor_messages_kept", "contributor_messages_dropped")
         meta = {
             "conversation_id": conversation.conversation_id, "strategy": strategy, "layout": layout,
             "template_version": prompt.TEMPLATE_VERSION, "context_id": context.context_id,
-            "n_tokens": counter.sample_tokens(context.n_tokens, [conversation.question_tokens[i] for i in group], labels),
+            "n_tokens": counter.sample_tokens(context.n_tokens, [conversation.question_tokens[i] for i in group],
+                                              ["no"] if unlabelled else labels),
             "messages_total": len(conversation.messages), "messages_kept": len(context.kept),
             **(pairs[0] if layout == "pair" else {"pairs": pairs, **{k: sum(p[k] for p in pairs) for k in counts}}),
             **context.meta,
         }
-        messages = prompt.multi_chat(context.text, [conversation.questions[i] for i in group], labels)
+        messages = prompt.multi_chat(context.text, [conversation.questions[i] for i in group], None if unlabelled else labels)
         rows.append({"messages": messages, "meta": meta})
     return rows
 
@@ -133,36 +144,37 @@ def build(tables: Tables, counter: TokenCounter, strategy: str, sequence_len: in
           fractions: dict[str, float], seed: int, over_budget: str,
           options: Options = Options(), assignment: dict[str, str] | None = None,
           workers: int = 1) -> tuple[dict[str, list[dict]], Exclusions]:
-    """Rows per split; the train split in options.layout, dev and test one row per pair (for eval).
-    Conversations go to splits by `assignment` if given, else by `split.assign`. Conversations
-    are built on `workers` processes (one for the summarise strategy, whose model stays here);
-    the rows are the same whatever their number."""
+    """Rows per split; the train split in options.layout, dev and test one row per pair (for eval),
+    and `to_label`: the pairs nobody has judged yet, one prompt per pair without an answer, never
+    in train, dev or test. Conversations go to splits by `assignment` if given, else by
+    `split.assign` (on the labelled pairs). Conversations are built on `workers` processes (one
+    for the summarise strategy, whose model stays here); the rows are the same whatever their number."""
     exclusions = tables.exclusions
-    stances_by_conversation = defaultdict(list)
+    stances_by_conversation = defaultdict(lambda: defaultdict(list))
     for stance in tables.stances:
-        stances_by_conversation[stance["conversation_id"]].append(stance)
-    assignment = assignment or assign(tables.stances, tables.messages, fractions, seed)[0]
-    conversations, tasks = [], []
+        stances_by_conversation[stance["conversation_id"]][stance["label"] is None].append(stance)
+    assignment = assignment or assign(labelled(tables.stances), tables.messages, fractions, seed)[0]
+    tasks = []
     for conversation_id, messages in groupby(tables.messages, key=lambda m: m["conversation_id"]):
-        stances = stances_by_conversation.get(conversation_id)
-        conversations.append((conversation_id, bool(stances)))
-        if stances:
-            tasks.append((conversation_id, list(messages), stances, assignment[conversation_id]))
+        messages, stances = list(messages), stances_by_conversation.get(conversation_id, {})
+        if not stances:
+            exclusions.add("conversation_without_stances", "messages", None, conversation_id=conversation_id)
+        if stances.get(False):
+            tasks.append((conversation_id, messages, stances[False], assignment[conversation_id]))
+        if stances.get(True):
+            tasks.append((conversation_id, messages, stances[True], TO_LABEL))
     counter.overhead  # the chat template's counts, measured once here (forked workers inherit them)
     settings = BuildSettings(counter, strategy, sequence_len, over_budget, options)
     sizes = [len(task[1]) for task in tasks]
     results = iter(parallel.ordered_map(build_conversation, settings, tasks, 1 if options.summariser else workers,
                                         {"desc": "build", "unit": " messages", "total": sum(sizes)}, sizes))
-    rows = {name: [] for name in SPLITS}
-    for conversation_id, has_stances in conversations:  # in input order, and so are the exclusions
-        if not has_stances:
-            exclusions.add("conversation_without_stances", "messages", None, conversation_id=conversation_id)
-            continue
+    rows = {name: [] for name in (*SPLITS, TO_LABEL)}
+    for task in tasks:  # in input order, and so are the exclusions
         conversation_rows, excluded = next(results)
-        rows[assignment[conversation_id]].extend(conversation_rows)
+        rows[task[3]].extend(conversation_rows)
         exclusions.items.extend(excluded)
-    for split_rows in rows.values():
-        if split_rows:  # the accounting is exact by construction; prove it on the longest sample
+    for name, split_rows in rows.items():
+        if split_rows and name != TO_LABEL:  # the accounting is exact by construction; prove it on the longest sample
             longest = max(split_rows, key=lambda r: r["meta"]["n_tokens"])
             counter.check_exact(longest["messages"], longest["meta"]["n_tokens"])
     return rows, exclusions
@@ -187,7 +199,7 @@ def panel_section(tables: Tables, tie: str) -> dict | None:
         return None
     from prep.panel import panel_report
 
-    return panel_report(tables.stances, tables.annotators, tie)
+    return panel_report(labelled(tables.stances), tables.annotators, tie)
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -232,7 +244,7 @@ def main(argv: list[str] | None = None) -> dict:
     stages.done("anonymise")
     languages = language.process(tables.messages, args.to_simplified, translator, args.workers)
     stages.done("languages")
-    assignment, assigned_by = assign(tables.stances, tables.messages, fractions, args.seed)
+    assignment, assigned_by = assign(labelled(tables.stances), tables.messages, fractions, args.seed)
     stages.done("split")
     rows, exclusions = build(tables, counter, args.strategy, args.sequence_len,
                              fractions, args.seed, args.over_budget, options, assignment, args.workers)
@@ -244,7 +256,8 @@ def main(argv: list[str] | None = None) -> dict:
                      **options.record()},
         "input": {**tables.rows_in, "conversations": len({m["conversation_id"] for m in tables.messages}),
                   "annotators": tables.annotators},
-        "splits": {name: split_summary(split_rows, args.sequence_len) for name, split_rows in rows.items()},
+        "splits": {name: split_summary(rows[name], args.sequence_len) for name in SPLITS},
+        "to_label": split_summary(rows[TO_LABEL], args.sequence_len),
         "exclusions": {"counts": exclusions.counts(), "items": exclusions.items},
         "split_assignment": {"by": assigned_by, "texts_in_two_splits": shared_texts(tables.messages, assignment)},
         "anonymisation": {"authors": sum(map(len, pseudonyms.values())), "pseudonym_map": str(pseudonym_map),

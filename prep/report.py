@@ -79,6 +79,10 @@ def markdown(report: dict) -> str:
         lines.append(
             f"| {name} | {split['conversations']} | {split['samples']} | {split['yes']} | {split['no']} | {tokens} "
             f"| {split['shortened']} | {split['contributor_messages_kept']} / {split['contributor_messages_dropped']} |")
+    if report.get("to_label", {}).get("pairs"):
+        to_label = report["to_label"]
+        lines += ["", f"To label: {to_label['pairs']} pairs in {to_label['conversations']} conversations that nobody has "
+                  "judged yet (no label, no vote), in `to_label.jsonl`, never in train, dev or test."]
     lines += ["", f"Exclusions: {len(report['exclusions']['items'])}", ""]
     if report["exclusions"]["items"]:
         lines += ["| reason | count |", "|---|---|"]
@@ -119,6 +123,13 @@ def data_lines(report: dict) -> list[str]:
         lines += ["", f"Panel: {panel['annotators']} annotators, {panel['items']} stances; Fleiss' kappa {panel['fleiss_kappa']}, "
                   f"Krippendorff's alpha {panel['krippendorff_alpha']}; human-level F1 {panel['human']['mean_f1']} "
                   "(each annotator against the majority of the others)."]
+        quality = panel["human"]["per_annotator"]
+        if quality:  # without a model; with a run's held-out P(yes), eval.label_quality gives CROWDLAB's
+            lines += ["", "Annotator quality (agreement with the majority of the others; `python -m eval.label_quality` "
+                      "weighs annotators and a model with CROWDLAB):", "",
+                      "| annotator | pairs | agreement | F1 |", "|---|---|---|---|"]
+            lines += [f"| {name} | {q['n']} | {q['accuracy']:.3f} | {q['f1']:.3f} |"
+                      for name, q in sorted(quality.items(), key=lambda item: item[1]["accuracy"])]
     if report.get("timing"):
         timing = report["timing"]
         stages = ", ".join(f"{name} {seconds:.1f}" for name, seconds in timing["seconds"].items())

@@ -2,7 +2,8 @@
 
 messages: conversation_id, message_id, author, timestamp, text, [reply_to]
 stances:  conversation_id, statement_id, statement, contributor, and `label` and/or
-          one `annotator_<name>` column per annotator (values: yes / no), [split]
+          one `annotator_<name>` column per annotator (values: yes / no), [split]; a row with
+          neither a label nor a vote is a pair nobody has judged yet (kept for the to_label set)
 
 Both tables may be CSV, JSONL, Parquet or XLSX (first sheet). Every problem is either a
 `ValidationError` naming file, row and field, or an exclusion counted in the `Exclusions`
@@ -71,7 +72,7 @@ class Exclusions:
 @dataclass
 class Tables:
     messages: list[dict]
-    stances: list[dict]  # each with a gold `label`
+    stances: list[dict]  # each with a gold `label`, None for a pair nobody has judged yet (to_label)
     annotators: list[str]  # annotator column names, in file order
     exclusions: Exclusions
     rows_in: dict[str, int]  # rows read per table, before any exclusion

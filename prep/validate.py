@@ -205,7 +205,8 @@ def validate_stances(rows: list[dict], file: str, messages: list[dict], policy: 
                 exclusions.add("unknown_contributor", file, number, row["contributor"], conversation_id=key[0], statement_id=key[1])
             continue
         label = votes.get("label") or majority([votes[a] for a in annotators], policy.annotator_tie)
-        if label is None:
+        unjudged = label is None and not any(votes.values())  # no label, no vote: kept unlabelled (to_label)
+        if label is None and not unjudged:
             detail = "no label and no strict annotator majority"
             if policy.annotator_tie == "error":
                 problems.append(Problem(file, number, "label", detail))
