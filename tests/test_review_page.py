@@ -100,8 +100,10 @@ def test_a_reviewer_filters_records_a_verdict_and_prep_reads_the_export_back(run
     browser.find_element("id", "filter").send_keys("ben")
     assert [r.find_element("css selector", "td").text for r in rows(browser)] == ["Ben"]
     rows(browser)[0].click()
-    top = browser.find_element("css selector", ".message.evidence")
-    assert top.get_attribute("data-message") == "m05" and "#1" in top.text and "</script>" in top.text
+    highlighted = {e.get_attribute("data-message"): e for e in browser.find_elements("css selector", ".message.evidence")}
+    assert len(highlighted) == review.EVIDENCE_SHOWN
+    assert highlighted["m05"].find_element("css selector", ".rank").text.startswith("#1")
+    assert "</script><b>bold</b>" in highlighted["m05"].text  # shown as text, never as markup
     shown = len(browser.find_elements("css selector", ".message"))
     assert shown == 10  # Ben's own messages; everyone else's collapsed
     browser.find_elements("css selector", "button.gap")[0].click()
