@@ -27,6 +27,9 @@ contributor has at least 2 messages read: how often the top-ranked message is on
 support / favour messages, beside a random ranking (its expected hit@1: the share of such
 messages among those read).
 
+The review page of the demo run (zero-shot, `eval.predict --evidence`, then `eval.review`) is
+photographed in headless Chromium with its most doubtful pair open: bench/results/review_page.png.
+
 Work goes to data/prepared/evidence/ (prepared data) and runs/evidence/ (one JSON line per pair,
 appended as it is done, so a re-run skips finished pairs).
 """
@@ -36,6 +39,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import shutil
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -214,6 +218,30 @@ def run_snippet_hits(work: Path, dataset: str, pairs: set, prepared: Path, loade
     return out
 
 
+def review_screenshot(work: Path, prepared: Path, png: Path) -> None:
+    """The demo run's review page, its first pair opened, as a PNG (needs selenium and chromedriver)."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    run_dir = work / "demo-zero-shot"
+    png.parent.mkdir(parents=True, exist_ok=True)
+    if not (run_dir / "evidence.jsonl").is_file():
+        call(python("eval.predict", "--model", MODEL, "--data", str(prepared / "test.jsonl"), "--out",
+                    str(run_dir / "predictions.jsonl"), "--evidence"), work / "logs" / "demo-predict.log")
+    call(python("eval.review", str(run_dir), "--tables", str(prepared / "tables"), "--out", str(run_dir / "review.html")),
+         work / "logs" / "demo-review.log")
+    options = webdriver.ChromeOptions()
+    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,1000"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=options)
+    try:
+        driver.get((run_dir / "review.html").as_uri())
+        driver.find_elements("css selector", "tr.pair")[0].click()
+        driver.save_screenshot(str(png))
+    finally:
+        driver.quit()
+
+
 # --- statistics -------------------------------------------------------------------------------
 
 def mean_ci(values: list[float], groups: list[str], seed: int = 0) -> dict:
@@ -317,6 +345,8 @@ def main(argv: list[str] | None = None) -> dict:
     loaded = load_model(MODEL)
     torch.set_grad_enabled(False)
     faithful = {}
+    if not args.quick:
+        review_screenshot(work, prepare_demo(), RESULTS / "review_page.png")
     for name, prepared, least in (("demo", prepare_demo(), 2), ("iac", prepare_iac(args.iac_conversations, args.seed), 3)):
         rows = pick(read_jsonl(prepared / "test.jsonl"), args.pairs, args.seed, least)
         faithful[name] = faithfulness_table(run_faithfulness(work, name, prepared, rows, loaded, args.seed))

@@ -163,7 +163,7 @@ def score_variants(model, base: list[int], variants: list[list[int]], answer_ids
                   logits_to_keep=1).past_key_values
     scores = [None] * len(variants)
     for index in sorted(range(len(variants)), key=lambda i: -starts[i]):
-        cache.crop(starts[index])
+        cache.crop(starts[index] - cache.get_seq_length())  # a negative count: tokens to drop
         suffix = torch.tensor([variants[index][starts[index]:]], device=model.device)
         logits = model(suffix, past_key_values=cache, use_cache=True, logits_to_keep=1).logits[0]
         scores[index] = loglik.answer_scores(logits, answer_ids)[0]
