@@ -171,6 +171,8 @@ def key_of(row: dict) -> list[str]:
 
 def run_faithfulness(work: Path, name: str, prepared: Path, rows: list[dict], loaded, seed: int) -> Path:
     out = work / f"{name}-faithfulness.jsonl"
+    if loaded is None:  # --report: tables from the pairs finished so far
+        return out
     done, answer_ids = done_keys(out), loglik.answer_token_ids(loaded[0])
     messages = evidence.conversations(prepared / "tables")
     for number, row in enumerate(rows, start=1):
@@ -186,6 +188,8 @@ def run_faithfulness(work: Path, name: str, prepared: Path, rows: list[dict], lo
 def run_hits(work: Path, dataset: str, rows: list[dict], prepared: Path, loaded) -> Path:
     """Leave-one-out (focus) rankings of gold-yes pairs' messages."""
     out = work / f"{dataset}-focus-hits.jsonl"
+    if loaded is None:  # --report: tables from the pairs finished so far
+        return out
     done, answer_ids = done_keys(out), loglik.answer_token_ids(loaded[0])
     messages = evidence.conversations(prepared / "tables")
     for number, row in enumerate(rows, start=1):
@@ -201,6 +205,8 @@ def run_hits(work: Path, dataset: str, rows: list[dict], prepared: Path, loaded)
 def run_snippet_hits(work: Path, dataset: str, pairs: set, prepared: Path, loaded) -> Path:
     """Per-message P(yes) of the same pairs' snippets (the snippets run of bench.quality, zero-shot)."""
     out = work / f"{dataset}-snippets-hits.jsonl"
+    if loaded is None:  # --report: tables from the pairs finished so far
+        return out
     done = done_keys(out)
     tokenizer, model = loaded
     answer_ids = loglik.answer_token_ids(tokenizer)
@@ -219,15 +225,18 @@ def run_snippet_hits(work: Path, dataset: str, pairs: set, prepared: Path, loade
 
 
 def review_screenshot(work: Path, prepared: Path, png: Path) -> None:
-    """The demo run's review page, its first pair opened, as a PNG (needs selenium and chromedriver)."""
+    """The demo run's review page (one test conversation), its first pair opened, as a PNG (needs selenium, chromedriver)."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
     run_dir = work / "demo-zero-shot"
     png.parent.mkdir(parents=True, exist_ok=True)
-    if not (run_dir / "evidence.jsonl").is_file():
-        call(python("eval.predict", "--model", MODEL, "--data", str(prepared / "test.jsonl"), "--out",
-                    str(run_dir / "predictions.jsonl"), "--evidence"), work / "logs" / "demo-predict.log")
+    if not (run_dir / "evidence.jsonl").is_file():  # one test conversation: a page to look at, in minutes
+        rows = read_jsonl(prepared / "test.jsonl")
+        write_jsonl(run_dir / "test.jsonl", [r for r in rows if r["meta"]["conversation_id"] == rows[0]["meta"]["conversation_id"]])
+        call(python("eval.predict", "--model", MODEL, "--data", str(run_dir / "test.jsonl"), "--tables",
+                    str(prepared / "tables"), "--out", str(run_dir / "predictions.jsonl"), "--evidence"),
+             work / "logs" / "demo-predict.log")
     call(python("eval.review", str(run_dir), "--tables", str(prepared / "tables"), "--out", str(run_dir / "review.html")),
          work / "logs" / "demo-review.log")
     options = webdriver.ChromeOptions()
@@ -334,22 +343,25 @@ def markdown(results: dict) -> str:
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--iac-conversations", type=int, default=12, help="seeded sample of IAC conversations")
-    parser.add_argument("--pairs", type=int, default=48, help="faithfulness pairs per dataset (half gold yes)")
-    parser.add_argument("--hit-pairs", type=int, default=60, help="hit@1 pairs per dataset, at most")
+    parser.add_argument("--pairs", type=int, default=24, help="faithfulness pairs per dataset (half gold yes)")
+    parser.add_argument("--hit-pairs", type=int, default=24, help="hit@1 pairs per dataset, at most")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--report", action="store_true", help="write the tables from the pairs finished so far, compute nothing")
     parser.add_argument("--quick", action="store_true", help="4 pairs per measurement (the plumbing, not the numbers)")
     args = parser.parse_args(argv)
     if args.quick:
         args.pairs = args.hit_pairs = 4
     work = WORK / ("quick" if args.quick else "full")
-    loaded = load_model(MODEL)
+    loaded = None if args.report else load_model(MODEL)
     torch.set_grad_enabled(False)
     faithful = {}
-    if not args.quick:
+    if not args.quick and not args.report:
         review_screenshot(work, prepare_demo(), RESULTS / "review_page.png")
     for name, prepared, least in (("demo", prepare_demo(), 2), ("iac", prepare_iac(args.iac_conversations, args.seed), 3)):
         rows = pick(read_jsonl(prepared / "test.jsonl"), args.pairs, args.seed, least)
-        faithful[name] = faithfulness_table(run_faithfulness(work, name, prepared, rows, loaded, args.seed))
+        done = run_faithfulness(work, name, prepared, rows, loaded, args.seed)
+        if done.is_file():
+            faithful[name] = faithfulness_table(done)
     hits = {}
     for dataset in ("rumoureval", "csd"):
         focus = prepare_import(dataset, "focus")
@@ -358,11 +370,11 @@ def main(argv: list[str] | None = None) -> dict:
         random.Random(args.seed).shuffle(eligible)
         rows = eligible[:args.hit_pairs]
         labels = message_labels(dataset)
-        hits[f"{dataset}/leave-one-out"] = hits_table(run_hits(work, dataset, rows, focus, loaded), labels,
-                                                      IN_FAVOUR[dataset])
         snippets = prepare_import(dataset, "snippets")
-        hits[f"{dataset}/snippets"] = hits_table(run_snippet_hits(work, dataset, {tuple(key_of(r)) for r in rows}, snippets,
-                                                                  loaded), labels, IN_FAVOUR[dataset])
+        for source, done in (("leave-one-out", run_hits(work, dataset, rows, focus, loaded)),
+                             ("snippets", run_snippet_hits(work, dataset, {tuple(key_of(r)) for r in rows}, snippets, loaded))):
+            if done.is_file():
+                hits[f"{dataset}/{source}"] = hits_table(done, labels, IN_FAVOUR[dataset])
     results = {"command": "python -m bench.evidence" + (" --quick" if args.quick else ""), "settings": vars(args),
                "manifest": manifest(vars(args), seed=args.seed), "faithfulness": faithful, "hits": hits}
     if not args.quick:

@@ -86,6 +86,7 @@ def model(model_dir):
     return predict.load_model(str(model_dir))
 
 
+@pytest.mark.slow  # prep + SmolLM2 on CPU: about a minute on 2 quiet cores
 def test_leave_one_out_with_the_prefix_cache_equals_scoring_each_ablation_alone(focus_data, model):
     tokenizer, lm = model
     answer_ids = loglik.answer_token_ids(tokenizer)
@@ -107,9 +108,10 @@ def test_leave_one_out_with_the_prefix_cache_equals_scoring_each_ablation_alone(
         loglik.score_alone(lm, ablator.ids({ablator.numbers[m] for m in several}), answer_ids)["p_yes"], abs=1e-4)
 
 
+@pytest.mark.slow
 def test_predict_writes_evidence_for_every_pair_beside_its_predictions(focus_data, model_dir, tmp_path):
     data = tmp_path / "one_conversation.jsonl"
-    write_jsonl(data, [r for r in read_jsonl(focus_data / "test.jsonl") if r["meta"]["conversation_id"] == "demo-01"][:4])
+    write_jsonl(data, [r for r in read_jsonl(focus_data / "test.jsonl") if r["meta"]["conversation_id"] == "demo-01"][:2])
     out = tmp_path / "run" / "predictions.jsonl"
     predictions = predict.main(["--model", str(model_dir), "--data", str(data), "--out", str(out), "--evidence",
                                 "--tables", str(focus_data / "tables")])
