@@ -357,7 +357,7 @@ def main(argv: list[str] | None = None) -> dict:
     faithful = {}
     if not args.quick and not args.report:
         review_screenshot(work, prepare_demo(), RESULTS / "review_page.png")
-    for name, prepared, least in (("demo", prepare_demo(), 2), ("iac", prepare_iac(args.iac_conversations, args.seed), 3)):
+    for name, prepared, least in (("iac", prepare_iac(args.iac_conversations, args.seed), 3), ("demo", prepare_demo(), 2)):
         rows = pick(read_jsonl(prepared / "test.jsonl"), args.pairs, args.seed, least)
         done = run_faithfulness(work, name, prepared, rows, loaded, args.seed)
         if done.is_file():
