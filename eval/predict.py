@@ -10,7 +10,9 @@ JSONL file, --out is the predictions file.
 Modes: 'loglik' (default) reads P(yes) from the label-token log-probabilities, the shared
 prefix of each context run once (`eval.loglik`); 'generate' generates greedily per question and
 parses the text (`eval.generate`). Rows follow `core.runs`; a run.json beside them records
-the settings, seconds and manifest (`core.manifest`).
+the settings, seconds and manifest (`core.manifest`). --evidence also writes each pair's evidence
+beside its predictions (`eval.evidence`: per-snippet P(yes), or leave-one-message-out on one
+context per pair).
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from core.cli import UserError, run_cli
 from core.jsonl import read_jsonl, write_jsonl
 from core.manifest import manifest
 from core.runs import prediction_row, question_meta
-from eval import loglik
+from eval import evidence, loglik
 from eval.generate import generate_answer
 
 
@@ -86,6 +88,9 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser.add_argument("--threshold", type=float, default=0.5, help="decision threshold on P(yes) (loglik mode)")
     parser.add_argument("--batch-size", type=int, default=8, help="questions per forward pass after the shared prefix")
     parser.add_argument("--max-new-tokens", type=int, default=4, help="generate mode")
+    parser.add_argument("--evidence", action="store_true",
+                        help="also write the evidence of every answer (eval.evidence) beside its predictions")
+    parser.add_argument("--tables", type=Path, help="prep's OUT/tables for --evidence (default: beside --data)")
     args = parser.parse_args(argv)
     jobs = split_jobs(args.data, args.out)
     torch.manual_seed(0)
@@ -95,12 +100,18 @@ def main(argv: list[str] | None = None) -> list[dict]:
            "manifest": manifest({k: v for k, v in settings.items() if k != "out"}, list(jobs), seed=0)}
     for data, out in jobs.items():
         started = time.perf_counter()
-        predictions = predict(tokenizer, model, read_jsonl(data), args.threshold, args.mode, args.batch_size,
-                              args.max_new_tokens)
+        rows = read_jsonl(data)
+        predictions = predict(tokenizer, model, rows, args.threshold, args.mode, args.batch_size, args.max_new_tokens)
         seconds = time.perf_counter() - started
         write_jsonl(out, predictions)
         run["questions"][out.name], run["seconds"][out.name] = len(predictions), round(seconds, 2)
         print(f"{len(predictions)} predictions in {seconds:.1f} s -> {out}")
+        if args.evidence:
+            started = time.perf_counter()
+            explained = evidence.build(predictions, args.tables or data.parent / "tables", None, rows, (tokenizer, model))
+            write_jsonl(evidence.evidence_path(out), explained)
+            run["seconds"][evidence.evidence_path(out).name] = round(time.perf_counter() - started, 2)
+            print(f"{len(explained)} pairs' evidence in {time.perf_counter() - started:.1f} s")
     (out.parent / "run.json").write_text(json.dumps(run, indent=2) + "\n")
     return predictions
 

