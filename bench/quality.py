@@ -67,9 +67,10 @@ PREPS = {  # prepared-data variant -> prep.build options
 }
 IAC_PREPS = {"focus": ["--strategy", "focus", "--sequence-len", "2048"]}  # rows for the questions; 10 of 7,070 pairs over
 EMBEDDINGS = "embeddings.sqlite"  # in the data folder: window embeddings shared by every run and dataset
-LLM_ON_IAC = ("not measured on IAC: SmolLM2 on a debate's 2,048- or 8,192-token focus context costs about 5 s or "
-              "over 25 s of 2 CPU cores per contributor (prefix-cached; 0.75 s per 384-token snippet measured), so "
-              "the 530 test contributors take 45 minutes to 4 hours per run, and each LoRA run 60 minutes more")
+LLM_ON_IAC = ("not measured on IAC: SmolLM2 on a debate's 2,048- or 8,192-token focus context costs an estimated 5 s "
+              "or 25 s and more of 2 CPU cores per contributor (prefix-cached scoring; 0.75 s per 384-token snippet "
+              "measured), so the 595 (iac) or 882 (iac-new-topic) test contributors take 50 minutes to 6 hours per "
+              "run, dev as much again, and each LoRA run about 60 minutes of training more")
 NOT_ON_IAC = {"cross-encoder": "not measured on IAC: snippets are one row per message (23,706 messages); the "
                                "message-window bi-encoder reads the same messages for a fraction of the CPU"}
 ENV = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",  # axolotl calls accelerate

@@ -67,10 +67,10 @@ def dataset_section(name: str, section: dict) -> list[str]:
         lines += [f"Panel: {panel['estimator']} estimator ({panel['reason']}): every vote on these test pairs against the "
                   f"majority of the other votes on its pair, ties skipped, {panel['pooled']['votes']} votes "
                   f"(per-annotator mean over columns, wrong here: {panel['per_annotator']['mean_f1']:.3f}).", ""]
+    reasons = {}
     for run, reason in section.get("not_measured", {}).items():
-        lines.append(f"- not measured: **{run}**: {reason}")
-    if section.get("not_measured"):
-        lines.append("")
+        reasons.setdefault(reason, []).append(f"**{run}**")
+    lines += [f"- {', '.join(runs)}: {reason}" for reason, runs in reasons.items()] + ([""] if reasons else [])
     for group, title in LENGTH_GROUPS.items():
         runs = {run: r["by_length"][group] for run, r in section["runs"].items() if r.get("by_length", {}).get(group)}
         if not runs:
