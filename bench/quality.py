@@ -1,24 +1,36 @@
-"""Quality on real conversations: every approach on RumourEval 2019 and CSD, in one table.
+"""Quality on real conversations: every approach on RumourEval 2019, CSD and IAC, in one table.
 
     python -m bench.quality            # writes bench/results/quality.{md,json} (committed)
     python -m bench.quality --quick    # a small seeded sample in minutes (what the tests run)
+    python -m bench.quality --datasets iac iac-new-topic   # one dataset's section; the others stay
 
 Per dataset: import and prepare it (`prep.importers.*`: RumourEval's official splits, CSD split
-by thread, seeded), then train and score each run on the same test pairs, with every P(yes)
-threshold tuned on dev and frozen (`eval.score --dev-predictions`):
+by thread, seeded; IAC's long debates by `bench.iac`: `iac` split by conversation within each
+topic, `iac-new-topic` tested on topics it was not trained on), then train and score each run on
+the same test pairs, with every P(yes) threshold tuned on dev and frozen (`eval.score
+--dev-predictions`), breakdowns by conversation length and by the contributor's message count:
 
     always-yes          the floor: F1 = 2p / (1 + p) for a yes-rate p
+    statement-prior     the second floor: P(yes) = the statement's yes-rate in train, threshold on dev;
+                        a run that does not beat it learned the statements, not the contributors
     smollm2-zero-shot   SmolLM2-135M-Instruct, P(yes) by label log-likelihood, on snippets
     smollm2-lora        the same after `axolotl train axolotl_configs/smollm2_quality.yml` on a
                         seeded sample of train snippets, half "yes", half "no"
     smollm2-*-focus     the two above on focus contexts (one row per contributor, 512 tokens)
     cross-encoder       MiniLM cross-encoder on snippets, "yes" weighted (`encoders/configs/cross_encoder.yml`)
     bi-encoder          MiniLM embeddings + logistic regression on focus contexts
+    bi-encoder-messages the same on every message of the contributor (with what it replies to),
+                        pooled (`encoders/configs/bi_encoder_messages.yml`); -1 and -4: at most
+                        1 or 4 windows (the 16 longest messages by default): the window curve
+    tfidf-messages      the lexical reference: TF-IDF of every message of the contributor, a logistic
+                        regression per statement (`encoders/configs/tfidf_messages.yml`)
+    panel (ceiling)     every annotator vote on the test pairs against the majority of the others
 
 Snippet runs answer per message and aggregate any-yes per contributor. The LLM scores about
 0.75 s per snippet on 2 quiet CPU cores, so dev and test are a seeded sample of pairs, stratified
 by label (--dev-pairs, --test-pairs; 0 = all); every run sees the same sample, and the pairs
-outside it are counted in the results. Finished steps are skipped on a re-run (delete a run's folder to redo it).
+outside it are counted in the results; IAC's rows score every pair. Finished steps are skipped on
+a re-run (delete a run's folder to redo it). Rows a dataset does not measure are listed with why.
 """
 
 from __future__ import annotations
@@ -36,20 +48,32 @@ from pathlib import Path
 
 import yaml
 
+from bench import iac
+from bench.quality_table import result, write_results
 from core.cli import run_cli
 from core.jsonl import read_jsonl, write_jsonl
-from core.runs import load_predictions, prediction_row
-from eval.score import score
+from core.runs import prediction_row
+from prep.panel import human_level
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL = "models/smollm2-135m-instruct"
 LORA_CONFIG = ROOT / "axolotl_configs" / "smollm2_quality.yml"
 LORA_YES_SHARE = 0.5  # of the LoRA's train snippets (the split's own share is 17-22%)
-DATASETS = {"rumoureval": "prep.importers.rumoureval", "csd": "prep.importers.csd"}
+SHORT = ("rumoureval", "csd")
+DATASETS = {"rumoureval": "prep.importers.rumoureval", "csd": "prep.importers.csd", **dict.fromkeys(iac.DATASETS)}
 PREPS = {  # prepared-data variant -> prep.build options
     "snippets": ["--strategy", "snippets", "--sequence-len", "384", "--snippet-context-tokens", "128"],
     "focus": ["--strategy", "focus", "--sequence-len", "512"],
 }
+IAC_PREPS = {"focus": ["--strategy", "focus", "--sequence-len", "2048"]}  # rows for the questions; 10 of 7,070 pairs over
+EMBEDDINGS = "embeddings.sqlite"  # in the data folder: window embeddings shared by every run and dataset
+LLM_ON_IAC = ("not measured on IAC: SmolLM2 on a debate's 2,048- or 8,192-token focus context costs an estimated 5 s "
+              "or 25 s and more of 2 CPU cores per contributor (prefix-cached scoring; 0.75 s per 384-token snippet "
+              "measured), so the 595 (iac) or 882 (iac-new-topic) test contributors take 50 minutes to 6 hours per "
+              "run, dev as much again, and each LoRA run about 60 minutes of training more")
+NOT_ON_IAC = {"cross-encoder": "not measured on IAC: snippets are one row per message (23,706), about 2,000 CPU s "
+                               "to score dev and test at the measured 0.085 s a snippet, training apart; the readers "
+                               "of every message (TF-IDF, the message bi-encoder) stand in for it"}
 ENV = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",  # axolotl calls accelerate
        "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", "AXOLOTL_DO_NOT_TRACK": "1",
        "DO_NOT_TRACK": "1", "PYTHONUNBUFFERED": "1",
@@ -63,15 +87,23 @@ class Run:
     kind: str  # constant | llm | encoder
     config: str | None = None  # encoder config, or "lora" for the fine-tuned LLM
     quick: tuple[str, ...] = field(default=())  # encoders.train --set overrides for --quick
+    datasets: tuple[str, ...] = tuple(DATASETS)  # where it is measured
+    overrides: tuple[str, ...] = field(default=())  # encoders.train --set overrides, always
 
 
+MESSAGES = "encoders/configs/bi_encoder_messages.yml"
 RUNS = (
-    Run("always-yes", "snippets", "constant"),
-    Run("smollm2-zero-shot", "snippets", "llm"),
-    Run("smollm2-lora", "snippets", "llm", "lora"),
-    Run("smollm2-zero-shot-focus", "focus", "llm"),
-    Run("smollm2-lora-focus", "focus", "llm", "lora"),
-    Run("cross-encoder", "snippets", "encoder", "encoders/configs/cross_encoder.yml", ("epochs=1",)),
+    Run("always-yes", "focus", "constant"),
+    Run("statement-prior", "focus", "prior"),
+    Run("smollm2-zero-shot", "snippets", "llm", datasets=SHORT),
+    Run("smollm2-lora", "snippets", "llm", "lora", datasets=SHORT),
+    Run("smollm2-zero-shot-focus", "focus", "llm", datasets=SHORT),
+    Run("smollm2-lora-focus", "focus", "llm", "lora", datasets=SHORT),
+    Run("cross-encoder", "snippets", "encoder", "encoders/configs/cross_encoder.yml", ("epochs=1",), datasets=SHORT),
+    Run("tfidf-messages", "focus", "encoder", "encoders/configs/tfidf_messages.yml", datasets=tuple(iac.DATASETS)),
+    Run("bi-encoder-messages-1", "focus", "encoder", MESSAGES, datasets=tuple(iac.DATASETS), overrides=("max_windows=1",)),
+    Run("bi-encoder-messages-4", "focus", "encoder", MESSAGES, datasets=tuple(iac.DATASETS), overrides=("max_windows=4",)),
+    Run("bi-encoder-messages", "focus", "encoder", MESSAGES, ("max_windows=2",), datasets=tuple(iac.DATASETS)),
     Run("bi-encoder", "focus", "encoder", "encoders/configs/bi_encoder.yml"),
 )
 
@@ -93,8 +125,16 @@ def python(*args: str) -> list[str]:
     return [sys.executable, "-m", *args]
 
 
-def prepare(dataset: str, prep: str, data_root: Path, quick: bool) -> Path:
+def prepare(dataset: str, prep: str, data_root: Path, quick: bool, seed: int) -> Path:
     out = data_root / f"{dataset}-{prep}"
+    if dataset in iac.DATASETS:  # one prep of every debate, split two ways
+        prepared = data_root / f"iac-all-{prep}"
+        if not (prepared / "prep_report.json").exists():
+            messages, stances = iac.one_split_tables(ROOT / iac.SOURCE, data_root / "iac-tables", 3 if quick else None)
+            call(python("prep.build", "--messages", str(messages), "--stances", str(stances), "--tokenizer", MODEL,
+                        *IAC_PREPS[prep], "--over-budget", "exclude", "--out", str(prepared)),
+                 data_root / "logs" / f"iac-all-{prep}.log")
+        return iac.split_rows(prepared, out, dataset, seed)
     if not (out / "prep_report.json").exists():
         sample = ["--sample-conversations", "6" if dataset == "rumoureval" else "24"] if quick else []
         call(python(DATASETS[dataset], "--out", str(out), "--tokenizer", MODEL, *PREPS[prep],
@@ -149,10 +189,23 @@ def evaluation_sets(prepared: dict[str, Path], sample_pairs: dict[str, int], see
         for prep, prep_rows in rows.items():
             write_jsonl(folders[prep] / f"{split}.jsonl", [r for r in prep_rows if pair_key(r) in kept])
     for prep, folder in prepared.items():
-        train = folders[prep] / "train.jsonl"
-        if not train.is_symlink():
-            train.symlink_to(folder.resolve() / "train.jsonl")
+        for name in ("train.jsonl", "tables"):
+            if not (folders[prep] / name).is_symlink():
+                (folders[prep] / name).symlink_to(folder.resolve() / name)
     return folders, counts
+
+
+def panel_ceiling(folder: Path) -> dict | None:
+    """The panel's level on the test pairs, by the estimator that applies (`prep.panel.human_level`)."""
+    stances = read_jsonl(folder / "tables" / "stances.jsonl")
+    annotators = sorted({k for s in stances for k in s if k.startswith("annotator_")})
+    if len(annotators) < 3:
+        return None
+    test = {pair_key(r) for r in read_jsonl(folder / "test.jsonl")}
+    level = human_level([s for s in stances if (s["conversation_id"], s["statement_id"], s["contributor"]) in test],
+                        annotators)
+    coverage = "columns are not one person each: a crowd" if level["estimator"] == "pooled" else "a fixed panel"
+    return {**level, "reason": coverage}
 
 
 def lora_config(data: Path, run_dir: Path, quick: bool, seed: int, prep: str) -> Path:
@@ -182,8 +235,21 @@ def run_constant(data: Path, run_dir: Path) -> dict:
     """Always 'yes': the floor any model must beat."""
     predictions = [prediction_row(r["meta"], "constant", "yes") for r in read_jsonl(data / "test.jsonl")]
     write_jsonl(run_dir / "predictions.jsonl", predictions)
-    metrics = score(load_predictions(run_dir / "predictions.jsonl"))
-    (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=1) + "\n", encoding="utf-8")
+    return {"train_seconds": 0.0, "score_seconds": 0.0}
+
+
+def run_prior(data: Path, run_dir: Path) -> dict:
+    """P(yes) = the statement's yes-rate among the train pairs; eval tunes the threshold on dev."""
+    seen = {}
+    for row in read_jsonl(data / "train.jsonl"):
+        seen.setdefault(row["meta"]["statement_id"], []).append(row["meta"]["label"] == "yes")
+    rates = {statement: sum(labels) / len(labels) for statement, labels in seen.items()}
+    overall = sum(map(sum, seen.values())) / sum(map(len, seen.values()))  # a statement train never saw
+    for split, output in (("dev", "dev_predictions.jsonl"), ("test", "predictions.jsonl")):
+        rows = read_jsonl(data / f"{split}.jsonl")
+        p_yes = [rates.get(r["meta"]["statement_id"], overall) for r in rows]
+        write_jsonl(run_dir / output, [prediction_row(r["meta"], "classifier", "yes" if p >= 0.5 else "no", p)
+                                       for r, p in zip(rows, p_yes)])
     return {"train_seconds": 0.0, "score_seconds": 0.0}
 
 
@@ -212,7 +278,8 @@ def run_llm(run: Run, data: Path, run_dir: Path, quick: bool, seed: int) -> dict
 
 
 def run_encoder(run: Run, data: Path, run_dir: Path, quick: bool) -> dict:
-    overrides = [arg for item in (run.quick if quick else ()) for arg in ("--set", item)]
+    cache = ["embedding_cache=" + str(data.parent.parent / EMBEDDINGS)] if run.config == MESSAGES else []
+    overrides = [arg for item in (*run.overrides, *(run.quick if quick else ()), *cache) for arg in ("--set", item)]
     stage(run_dir, "train_and_predict", run_dir / "predictions.jsonl",
           [python("encoders.train", run.config, "--data", str(data), "--out", str(run_dir), *overrides)])
     recorded = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
@@ -222,56 +289,12 @@ def run_encoder(run: Run, data: Path, run_dir: Path, quick: bool) -> dict:
 def execute(run: Run, data: Path, run_dir: Path, quick: bool, seed: int) -> None:
     """Train (if the run trains), predict dev and test, score test with the dev-tuned threshold."""
     run_dir.mkdir(parents=True, exist_ok=True)
-    if run.kind == "constant":
-        timing = run_constant(data, run_dir)
-    else:
-        timing = (run_llm(run, data, run_dir, quick, seed) if run.kind == "llm"
-                  else run_encoder(run, data, run_dir, quick))
-        call(python("eval.score", "--predictions", str(run_dir / "predictions.jsonl"), "--dev-predictions",
-                    str(run_dir / "dev_predictions.jsonl"), "--aggregation", "any-yes"), run_dir / "log.txt")
+    timing = {"constant": run_constant, "prior": run_prior}[run.kind](data, run_dir) if run.kind in ("constant", "prior") \
+        else run_llm(run, data, run_dir, quick, seed) if run.kind == "llm" else run_encoder(run, data, run_dir, quick)
+    dev = ["--dev-predictions", str(run_dir / "dev_predictions.jsonl")] if run.kind != "constant" else []
+    call(python("eval.score", "--predictions", str(run_dir / "predictions.jsonl"), *dev, "--aggregation", "any-yes",
+                "--tables", str(data / "tables")), run_dir / "log.txt")
     (run_dir / "timing.json").write_text(json.dumps(timing) + "\n", encoding="utf-8")
-
-
-def result(run_dir: Path) -> dict:
-    metrics = json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))
-    timing = json.loads((run_dir / "timing.json").read_text(encoding="utf-8"))
-    ci = {name: [(bounds or {}).get("low"), (bounds or {}).get("high")] for name, bounds in metrics["ci"].items()}
-    ranked = metrics["ranking"] or {"roc_auc": None, "roc_auc_ci": None}  # None: no P(yes) (always-yes)
-    return {"f1": metrics["f1"], "f1_ci": ci["f1"], "mcc": metrics["mcc"], "mcc_ci": ci["mcc"],
-            **{k: metrics[k] for k in ("precision", "recall", "accuracy", "n")},
-            "roc_auc": ranked["roc_auc"], "roc_auc_ci": [(ranked["roc_auc_ci"] or {}).get(k) for k in ("low", "high")],
-            **{k: round(v, 1) for k, v in timing.items()}}
-
-
-def with_interval(result: dict, name: str) -> str:
-    if result[name] is None:
-        return "–"
-    low, high = result[f"{name}_ci"]
-    interval = "no CI: one conversation" if low is None else f"{low:.3f}, {high:.3f}"
-    return f"{result[name]:.3f} [{interval}]"
-
-
-def markdown(results: dict, evaluation: dict, settings: dict) -> str:
-    lines = ["# Quality on real conversations", "",
-             "Written by `python -m bench.quality" + (" --quick" if settings["quick"] else "") + "` on "
-             f"{settings['machine']}; thresholds tuned on dev, frozen for test; 95% CIs by bootstrap over "
-             "conversations. ROC AUC ranks pairs by P(yes) whatever the threshold (0.5: no ranking; – : no P(yes)). "
-             "Seconds are wall time on that machine.", ""]
-    for dataset, runs in results.items():
-        test, dev = evaluation[dataset]["test"], evaluation[dataset]["dev"]
-        lines += [f"## {dataset}", "",
-                  f"Test: {test['pairs']} pairs ({test['yes']} yes) in {test['conversations']} conversations; "
-                  f"{test['left_out_by_sample']} test pairs outside the sample, "
-                  f"{sum(test['left_out_not_in_every_prep'].values())} not kept by every prep variant. "
-                  f"Dev (threshold tuning): {dev['pairs']} pairs ({dev['yes']} yes) in {dev['conversations']} conversations.", "",
-                  "| run | F1 [95% CI] | precision | recall | accuracy | MCC [95% CI] | ROC AUC [95% CI] | pairs | train s | score s |",
-                  "|---|---|---|---|---|---|---|---|---|---|"]
-        for name, r in runs.items():
-            lines.append(f"| {name} | {with_interval(r, 'f1')} | {r['precision']:.3f} | {r['recall']:.3f} | "
-                         f"{r['accuracy']:.3f} | {with_interval(r, 'mcc')} | {with_interval(r, 'roc_auc')} | {r['n']} | {r['train_seconds']:.0f} | "
-                         f"{r['score_seconds']:.0f} |")
-        lines.append("")
-    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -292,17 +315,22 @@ def main(argv: list[str] | None = None) -> dict:
     out = args.out or (work if args.quick else ROOT / "bench" / "results")
     data_root = args.data or ROOT / "data" / "prepared" / f"quality{suffix}"
     sample_pairs = {"dev": 15, "test": 25} if args.quick else {"dev": args.dev_pairs, "test": args.test_pairs}
-    settings = {"quick": args.quick, "machine": f"{os.cpu_count()} CPU cores" + (", no GPU" if not has_gpu() else ", a GPU")}
+    settings = provenance(args.quick)
     folders, evaluation = {}, {}
     for dataset in args.datasets:
-        prepared = {prep: prepare(dataset, prep, data_root, args.quick) for prep in PREPS}
-        folders[dataset], evaluation[dataset] = evaluation_sets(prepared, sample_pairs, None if args.quick else args.seed)
+        preps = IAC_PREPS if dataset in iac.DATASETS else PREPS
+        prepared = {prep: prepare(dataset, prep, data_root, args.quick, args.seed) for prep in preps}
+        pairs = {"dev": 0, "test": 0} if dataset in iac.DATASETS else sample_pairs  # encoders and floors: all
+        folders[dataset], evaluation[dataset] = evaluation_sets(prepared, pairs, None if args.quick else args.seed)
+        evaluation[dataset]["panel"] = panel_ceiling(next(iter(folders[dataset].values())))
     results, failed = {dataset: {} for dataset in args.datasets}, []
     # Run by run, the LLM runs first, the cheap ones last. --runs chooses what is trained; the table
     # keeps every finished run of these datasets, so training one row does not drop the others.
     for run in RUNS:
         for dataset in args.datasets:
             run_dir = work / dataset / run.name
+            if dataset not in run.datasets:
+                continue
             try:
                 if run.name in args.runs and not (run_dir / "timing.json").exists():
                     print(f"{dataset} / {run.name} ...", flush=True)
@@ -313,22 +341,27 @@ def main(argv: list[str] | None = None) -> dict:
             if not (run_dir / "timing.json").exists():
                 continue
             results[dataset][run.name] = result(run_dir)
-            write_results(out, results, evaluation, settings)
+            write_results(out, {d: section(d, results[d], evaluation[d], settings) for d in args.datasets})
     if failed:
         raise RuntimeError("runs failed:\n" + "\n".join(failed))
     return results
 
 
-def has_gpu() -> bool:
+def section(dataset: str, runs: dict, evaluation: dict, settings: dict) -> dict:
+    not_measured = {run.name: LLM_ON_IAC if run.kind == "llm" else NOT_ON_IAC[run.name]
+                    for run in RUNS if dataset not in run.datasets}
+    return {"settings": settings, "evaluation": evaluation, "runs": runs, "not_measured": not_measured}
+
+
+def provenance(quick: bool) -> dict:
+    """The machine, commit and versions that made the results."""
     import torch
+    from importlib.metadata import version
 
-    return torch.cuda.is_available()
-
-
-def write_results(out: Path, results: dict, evaluation: dict, settings: dict) -> None:
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "quality.json").write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
-    (out / "quality.md").write_text(markdown(results, evaluation, settings), encoding="utf-8")
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    return {"machine": f"{os.cpu_count()} CPU cores" + (", a GPU" if torch.cuda.is_available() else ", no GPU"),
+            "commit": commit or "unknown", "quick": quick,
+            **{package: version(package) for package in ("torch", "transformers", "sentence-transformers")}}
 
 
 if __name__ == "__main__":

@@ -10,12 +10,20 @@ pooling and the regularisation C are chosen by contributor-level dev F1.
 With `contrastive_epochs` > 0 the encoder is first fine-tuned SetFit-style (cosine-similarity
 loss on (question, context) pairs: 1 for yes, 0 for no); the fine-tuned encoder is kept only if
 its best dev F1 beats the plain encoder's, and both are recorded.
+
+With `windows: messages` the windows are the contributor's own messages instead, each with what
+it replies to (`encoders.windows`): everything they wrote, pooled into one v. Each window can
+also be scored alone (v = that window), which ranks the contributor's messages
+(`message_scores`). The frozen encoder's window embeddings can be kept in `embedding_cache`.
 """
 
 from __future__ import annotations
 
 import copy
 import tempfile
+from pathlib import Path
+
+import joblib
 
 import numpy as np
 from datasets import Dataset
@@ -27,6 +35,7 @@ from sklearn.preprocessing import StandardScaler
 
 from encoders.config import SPECIAL_TOKENS, BiEncoderConfig, load_weights
 from encoders.data import Question
+from encoders.embedding_cache import cached_encode
 from encoders.decide import tuned
 from encoders.fitted import Fitted
 
@@ -48,23 +57,44 @@ def windows(offsets: list[tuple[int, int]], text: str, size: int, overlap: int, 
 class Embedded:
     """Question embeddings (n, d) and each question's context window embeddings (k_i, d), unit length."""
 
-    def __init__(self, model: SentenceTransformer, questions: list[Question], config: BiEncoderConfig):
-        contexts = list(dict.fromkeys(q.context for q in questions))
+    def __init__(self, model: SentenceTransformer, questions: list[Question], config: BiEncoderConfig,
+                 cache: str | None = None):
+        source = (lambda q: q.windows) if config.windows == "messages" else (lambda q: q.context)
+        sources = list(dict.fromkeys(source(q) for q in questions))
         texts = list(dict.fromkeys(q.question for q in questions))
-        offsets = model.tokenizer(contexts, add_special_tokens=False, return_offsets_mapping=True,
-                                  verbose=False)["offset_mapping"]
-        size = config.window_tokens - SPECIAL_TOKENS
-        spans = [windows(o, c, size, config.window_overlap, config.max_windows) for o, c in zip(offsets, contexts)]
-        flat = encode(model, [w for s in spans for w in s], config.batch_size)
+        if config.windows == "messages":
+            spans = [[w.text for w in s] for s in sources]
+        else:
+            offsets = model.tokenizer(sources, add_special_tokens=False, return_offsets_mapping=True,
+                                      verbose=False)["offset_mapping"]
+            size = config.window_tokens - SPECIAL_TOKENS
+            spans = [windows(o, c, size, config.window_overlap, config.max_windows) for o, c in zip(offsets, sources)]
+        flat = cached_encode(cache, config.model, config.window_tokens, [w for s in spans for w in s],
+                             lambda batch: encode(model, batch, config.batch_size))
         bounds = np.cumsum([0, *map(len, spans)])
-        by_context = {c: flat[bounds[i]:bounds[i + 1]] for i, c in enumerate(contexts)}
+        by_source = {s: flat[bounds[i]:bounds[i + 1]] for i, s in enumerate(sources)}
         by_question = dict(zip(texts, encode(model, texts, config.batch_size)))
         self.u = np.stack([by_question[q.question] for q in questions])
-        self.windows = [by_context[q.context] for q in questions]
+        self.windows = [by_source[source(q)] for q in questions]
 
     def features(self, pooling: str) -> np.ndarray:
         v = np.stack([pool(w, u, pooling) for w, u in zip(self.windows, self.u)])
         return np.hstack([self.u, v, np.abs(self.u - v), self.u * v])
+
+
+def message_scores(head: Pipeline, embedded: Embedded, questions: list[Question]) -> list[list[dict]]:
+    """Per question: each of the contributor's messages with the best P(yes) of a window holding
+    it alone (v = that window), highest first."""
+    scores = []
+    for u, windows, question in zip(embedded.u, embedded.windows, questions):
+        us = np.repeat(u[None, :], len(windows), axis=0)
+        p_yes = head.predict_proba(np.hstack([us, windows, np.abs(us - windows), us * windows]))[:, 1]
+        best = {}
+        for window, p in zip(question.windows, p_yes):
+            for message_id in window.message_ids:
+                best[message_id] = max(best.get(message_id, 0.0), float(p))
+        scores.append([{"message_id": m, "score": round(s, 6)} for m, s in sorted(best.items(), key=lambda i: (-i[1], i[0]))])
+    return scores
 
 
 def encode(model: SentenceTransformer, texts: list[str], batch_size: int) -> np.ndarray:
@@ -129,6 +159,18 @@ def load_model(config: BiEncoderConfig, device: str) -> SentenceTransformer:
     return model
 
 
+def scorer(model: SentenceTransformer, head: Pipeline, chosen: dict, config: BiEncoderConfig,
+           dev_p_yes=None, history=()) -> Fitted:
+    """The chosen encoder, pooling and head as a Fitted (from training, or loaded by `load`)."""
+    cache = config.embedding_cache if chosen["encoder"] == "plain" else None
+    embedded = lambda questions: Embedded(model, questions, config, cache)
+    return Fitted(
+        p_yes=lambda questions: head.predict_proba(embedded(questions).features(chosen["pooling"]))[:, 1],
+        dev_p_yes=dev_p_yes, chosen=chosen, history=list(history), model={"encoder": model, "head": head},
+        message_scores=(lambda questions: message_scores(head, embedded(questions), questions))
+        if config.windows == "messages" else None)
+
+
 def fit(config: BiEncoderConfig, train: list[Question], dev: list[Question], device: str) -> Fitted:
     labels = np.array([q.label for q in train])
     encoders = {"plain": load_model(config, device)}
@@ -136,12 +178,24 @@ def fit(config: BiEncoderConfig, train: list[Question], dev: list[Question], dev
         encoders["contrastive"] = contrastive(encoders["plain"], train, config, device)
     best, history = None, []
     for name, model in encoders.items():
-        head, tried = best_head(Embedded(model, train, config), labels, Embedded(model, dev, config), dev, config)
+        cache = config.embedding_cache if name == "plain" else None
+        head, tried = best_head(Embedded(model, train, config, cache), labels, Embedded(model, dev, config, cache),
+                                dev, config)
         history += [{"encoder": name, **h} for h in tried]
         if best is None or head["dev_f1"] > best["dev_f1"]:
             best = {**head, "encoder": name, "model": model}
-    model, head, pooling = best["model"], best["head"], best["pooling"]
-    return Fitted(
-        p_yes=lambda questions: head.predict_proba(Embedded(model, questions, config).features(pooling))[:, 1],
-        dev_p_yes=best["dev_p_yes"], chosen={k: best[k] for k in ("encoder", "pooling", "C")}, history=history,
-        model=model)
+    return scorer(best["model"], best["head"], {k: best[k] for k in ("encoder", "pooling", "C")}, config,
+                  best["dev_p_yes"], history)
+
+
+def save(fitted: Fitted, folder: Path) -> None:
+    """The head (and a fine-tuned encoder) into the run folder, for `encoders.predict`."""
+    joblib.dump(fitted.model["head"], folder / "head.joblib")
+    if fitted.chosen["encoder"] != "plain":
+        fitted.model["encoder"].save(str(folder / "encoder"))
+
+
+def load(folder: Path, config: BiEncoderConfig, chosen: dict, device: str) -> Fitted:
+    if chosen["encoder"] != "plain":
+        config = config.model_copy(update={"model": str(folder / "encoder")})
+    return scorer(load_model(config, device), joblib.load(folder / "head.joblib"), chosen, config)

@@ -51,7 +51,13 @@ class BiEncoderConfig(Common):
     kind: Literal["bi-encoder"]
     window_tokens: int = Field(ge=16, description="tokens per context window (the encoder's own limit at most)")
     window_overlap: int = Field(0, ge=0)
-    max_windows: int | None = Field(None, ge=1, description="keep the last N windows of a context; null: all")
+    windows: Literal["context", "messages"] = Field(
+        "context", description="context: windows over the rendered context; messages: one window per message of the "
+        "contributor, with its reply parent, from the prepared folder's tables (encoders.windows)")
+    max_windows: int | None = Field(None, ge=1, description="keep the last N windows of a context (the N longest "
+                                    "messages); null: all")
+    embedding_cache: str | None = Field(None, description="SQLite file of window embeddings shared between runs "
+                                        "(the frozen encoder only); null: none")
     poolings: list[Literal["mean", "max", "last", "nearest"]] = Field(min_length=1)
     regularisation: list[float] = Field(min_length=1, description="candidate C values of the logistic regression")
     contrastive_epochs: int = Field(0, ge=0, description="SetFit-style fine-tuning before the classifier; 0: off")
@@ -64,7 +70,19 @@ class BiEncoderConfig(Common):
         return self
 
 
-CONFIGS = {"cross-encoder": CrossEncoderConfig, "bi-encoder": BiEncoderConfig}
+class TfidfConfig(Common):
+    """TF-IDF of everything a contributor wrote; logistic regression per statement (encoders.tfidf)."""
+
+    kind: Literal["tfidf"]
+    windows: Literal["messages"] = "messages"
+    max_windows: int | None = Field(None, ge=1, description="the N longest messages of a contributor; null: all")
+    ngram_max: int = Field(2, ge=1)
+    min_df: int = Field(2, ge=1)
+    max_features: int | None = Field(200_000, ge=1)
+    regularisation: list[float] = Field(min_length=1, description="candidate C values of the logistic regression")
+
+
+CONFIGS = {"cross-encoder": CrossEncoderConfig, "bi-encoder": BiEncoderConfig, "tfidf": TfidfConfig}
 
 
 def parse_override(text: str) -> tuple[str, object]:
@@ -74,7 +92,7 @@ def parse_override(text: str) -> tuple[str, object]:
     return key.strip(), yaml.safe_load(value)
 
 
-def load(path: Path, overrides: list[str] = ()) -> CrossEncoderConfig | BiEncoderConfig:
+def load(path: Path, overrides: list[str] = ()) -> CrossEncoderConfig | BiEncoderConfig | TfidfConfig:
     if not Path(path).is_file():
         raise UserError(f"{path}: config file not found")
     raw = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}

@@ -11,6 +11,7 @@ the dev set is scored, and the epoch with the best contributor-level dev F1 is k
 from __future__ import annotations
 
 import tempfile
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -90,3 +91,14 @@ def fit(config: CrossEncoderConfig, train: list[Question], dev: list[Question], 
         p_yes=lambda questions: p_yes(model, questions, config.batch_size), dev_p_yes=keep_best.best["p_yes"],
         chosen={"epoch": keep_best.best["epoch"]},
         history=[{**e, "train_loss": losses.get(e["epoch"])} for e in keep_best.epochs], model=model)
+
+
+def save(fitted: Fitted, folder: Path) -> None:
+    """The chosen epoch's weights into the run folder, for `encoders.predict`."""
+    fitted.model.save(str(folder / "model"))
+
+
+def load(folder: Path, config: CrossEncoderConfig, chosen: dict, device: str) -> Fitted:
+    model = load_model(config.model_copy(update={"model": str(folder / "model")}), device)
+    return Fitted(p_yes=lambda questions: p_yes(model, questions, config.batch_size), dev_p_yes=None, chosen=chosen,
+                  model=model)

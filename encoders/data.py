@@ -8,13 +8,14 @@ questions against one context) is expanded into one question per pair, and count
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from core.cli import UserError
 from core.jsonl import read_jsonl
 from core.labels import LABELS
 from core.runs import question_meta
+from encoders.windows import Window, capped
 from prep.prompt import context_and_question
 
 SPLITS = ("train", "dev", "test")
@@ -26,6 +27,7 @@ class Question:
     question: str
     label: int  # 1 for yes
     meta: dict  # prep's meta of the pair, for the prediction row
+    windows: tuple[Window, ...] = ()  # the contributor's own messages, when the encoder reads those
 
 
 def answer_label(content: str, where: str) -> int:
@@ -53,14 +55,18 @@ def row_questions(row: dict, where: str) -> list[Question]:
 
 def read_split(folder: Path, split: str) -> tuple[list[Question], dict]:
     """The questions of one split and how they were read (rows, questions, multi-layout rows expanded)."""
-    path = Path(folder) / f"{split}.jsonl"
+    return read_questions(Path(folder) / f"{split}.jsonl", one_per_row=split != "train")
+
+
+def read_questions(path: Path, one_per_row: bool) -> tuple[list[Question], dict]:
+    """A prepared file's questions; `one_per_row` (scored files): a row asking several is an error."""
     rows = read_jsonl(path)
     if not rows:
         raise UserError(f"{path}: no rows")
     questions, expanded = [], 0
     for number, row in enumerate(rows, start=1):
         where = f"{path}: row {number}"
-        if split != "train":
+        if one_per_row:
             question_meta(row)  # dev and test are scored per pair: several questions in a row are an error
         asked = row_questions(row, where)
         expanded += len(asked) > 1
@@ -74,3 +80,14 @@ def sample(questions: list[Question], limit: int | None, seed: int) -> list[Ques
         return questions
     keep = sorted(random.Random(seed).sample(range(len(questions)), limit))
     return [questions[i] for i in keep]
+
+
+def with_windows(questions: list[Question], windows: dict[tuple[str, str], list[Window]], limit: int | None,
+                 where: str) -> list[Question]:
+    """Each question with its contributor's message windows (at most `limit`, the longest)."""
+    missing = [q.meta for q in questions if (q.meta["conversation_id"], q.meta["contributor"]) not in windows]
+    if missing:
+        raise UserError(f"{where}: {len(missing)} pairs have no messages in the tables, e.g. "
+                        f"{missing[0]['conversation_id']}/{missing[0]['contributor']}")
+    return [replace(q, windows=tuple(capped(windows[(q.meta["conversation_id"], q.meta["contributor"])], limit)))
+            for q in questions]

@@ -13,8 +13,11 @@ from eval.stats import tune_threshold
 MODE = "classifier"
 
 
-def prediction_rows(questions: list[Question], p_yes, threshold: float) -> list[dict]:
-    return [prediction_row(q.meta, MODE, "yes" if p >= threshold else "no", float(p)) for q, p in zip(questions, p_yes)]
+def prediction_rows(questions: list[Question], p_yes, threshold: float, message_scores=None) -> list[dict]:
+    """Eval's run rows; `message_scores` (one list per question) joins each row as a field."""
+    extra = [{} for _ in questions] if message_scores is None else [{"message_scores": m} for m in message_scores]
+    return [prediction_row(q.meta, MODE, "yes" if p >= threshold else "no", float(p), **e)
+            for q, p, e in zip(questions, p_yes, extra)]
 
 
 def tuned(questions: list[Question], p_yes, aggregation: str) -> dict:

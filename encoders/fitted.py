@@ -17,3 +17,5 @@ class Fitted:
     chosen: dict  # what dev picked (epoch, pooling, regularisation, ...)
     history: list[dict] = field(default_factory=list)  # every candidate's dev F1
     model: Any = None  # the trained model, for callers that inspect or save it
+    # per question, the contributor's messages by their best window's P(yes) (encoders reading messages)
+    message_scores: Callable[[list[Question]], list[list[dict]]] | None = None

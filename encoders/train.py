@@ -6,7 +6,8 @@
 Trains on DATA/train.jsonl; picks the checkpoint (epoch, pooling, ...) and the P(yes)
 threshold on DATA/dev.jsonl (eval's contributor-level tuning under the config's aggregation);
 writes OUT/dev_predictions.jsonl and OUT/predictions.jsonl (test) in eval's run format, mode
-'classifier', and OUT/run.json. Score it like any run:
+'classifier', OUT/run.json and what `encoders.predict` needs to score other data with the same
+model, pooling and threshold. Score it like any run:
 
     python -m eval.score --predictions OUT/predictions.jsonl \\
         --dev-predictions OUT/dev_predictions.jsonl --aggregation any-yes
@@ -25,12 +26,26 @@ from transformers import set_seed
 
 from core.cli import run_cli
 from core.jsonl import write_jsonl
-from encoders import bi_encoder, cross_encoder
+from encoders import bi_encoder, cross_encoder, tfidf
 from encoders.config import load, model_path
-from encoders.data import read_split, sample
+from encoders.data import read_split, sample, with_windows
 from encoders.decide import MODE, prediction_rows, tuned
+from encoders.windows import read_windows
 
-FITTERS = {"cross-encoder": cross_encoder.fit, "bi-encoder": bi_encoder.fit}
+MODULES = {"cross-encoder": cross_encoder, "bi-encoder": bi_encoder, "tfidf": tfidf}
+
+
+def questions_of(config, data: Path, split: str) -> tuple[list, dict]:
+    """A split's questions; with message windows, each carries its contributor's (DATA/tables)."""
+    questions, read = read_split(data, split)
+    if getattr(config, "windows", "context") == "messages":
+        questions = with_windows(questions, read_windows(data / "tables"), config.max_windows, f"{data}/{split}.jsonl")
+    return questions, read
+
+
+def rows(fitted, questions: list, p_yes, threshold: float) -> list[dict]:
+    scores = fitted.message_scores(questions) if fitted.message_scores else None
+    return prediction_rows(questions, p_yes, threshold, scores)
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -43,13 +58,13 @@ def main(argv: list[str] | None = None) -> dict:
     config = load(args.config, args.set)
     set_seed(config.seed)
     device = "cuda" if torch.cuda.is_available() else "cpu"
-    (train_all, train_read), (dev, dev_read), (test, test_read) = (read_split(args.data, s) for s in ("train", "dev", "test"))
+    (train_all, train_read), (dev, dev_read), (test, test_read) = (questions_of(config, args.data, s) for s in ("train", "dev", "test"))
     train = sample(train_all, config.max_train_questions, config.seed)
     print(f"{config.kind} {config.model} on {device}: {len(train)} of {len(train_all)} train questions, "
           f"{len(dev)} dev, {len(test)} test")
 
     started, cpu = time.perf_counter(), time.process_time()
-    fitted = FITTERS[config.kind](config, train, dev, device)
+    fitted = MODULES[config.kind].fit(config, train, dev, device)
     train_seconds, train_cpu = time.perf_counter() - started, time.process_time() - cpu
     threshold = tuned(dev, fitted.dev_p_yes, config.aggregation)
     started, cpu = time.perf_counter(), time.process_time()
@@ -57,8 +72,9 @@ def main(argv: list[str] | None = None) -> dict:
     score_seconds, score_cpu = time.perf_counter() - started, time.process_time() - cpu
 
     args.out.mkdir(parents=True, exist_ok=True)
-    write_jsonl(args.out / "dev_predictions.jsonl", prediction_rows(dev, fitted.dev_p_yes, threshold["value"]))
-    write_jsonl(args.out / "predictions.jsonl", prediction_rows(test, test_p_yes, threshold["value"]))
+    write_jsonl(args.out / "dev_predictions.jsonl", rows(fitted, dev, fitted.dev_p_yes, threshold["value"]))
+    write_jsonl(args.out / "predictions.jsonl", rows(fitted, test, test_p_yes, threshold["value"]))
+    MODULES[config.kind].save(fitted, args.out)
     run = {
         "model": config.model, "model_path": model_path(config.model), "kind": config.kind, "mode": MODE,
         "config": str(args.config), "overrides": args.set, "settings": config.model_dump(), "data": str(args.data),

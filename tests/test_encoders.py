@@ -14,9 +14,13 @@ import pytest
 import torch
 from sentence_transformers import CrossEncoder
 
+import numpy as np
+
 from core.cli import UserError
 from core.runs import load_predictions, pair_key
-from encoders import bi_encoder, cross_encoder, train
+from encoders import bi_encoder, cross_encoder, predict, train
+from encoders.embedding_cache import cached_encode
+from encoders.windows import capped, contributor_windows
 from encoders.config import CrossEncoderConfig, load, load_weights, model_path
 from encoders.data import Question, read_split
 from encoders.decide import prediction_rows
@@ -33,6 +37,7 @@ QUICK = {  # every config key a test shrinks, per config file
     "cross_encoder.yml": ["max_train_questions=48", "max_length=96", "epochs=2", "learning_rate=1e-4"],
     "bi_encoder.yml": ["max_train_questions=48", "window_tokens=64", "window_overlap=8", "max_windows=3",
                        "contrastive_epochs=1", "regularisation=[0.1, 1.0]"],
+    "bi_encoder_messages.yml": ["window_tokens=64", "max_windows=3", "regularisation=[0.1, 1.0]"],
     "modernbert.yml": ["max_train_questions=24", "max_length=1024", "epochs=2", "gradient_accumulation_steps=4",
                        "learning_rate=1e-3"],
 }
@@ -84,6 +89,7 @@ def runs(prepared, tiny_modernbert, tmp_path_factory) -> dict[str, tuple[Path, d
     out = tmp_path_factory.mktemp("runs")
     return {name: (out / name, run_encoder(prepared, out / name, f"{name}.yml", *extra))
             for name, extra in (("cross_encoder", ()), ("bi_encoder", ()),
+                                ("bi_encoder_messages", (f"embedding_cache={out / 'embeddings.sqlite'}",)),
                                 ("modernbert", (f"model={tiny_modernbert}",)))}
 
 
@@ -219,7 +225,7 @@ def test_contrastive_fine_tuning_lowers_its_loss_on_a_fixed_batch(prepared):
     assert loss(bi_encoder.contrastive(plain, batch, config, "cpu")) < loss(plain) - 0.01
 
 
-@pytest.mark.parametrize("name", ["cross_encoder", "bi_encoder", "modernbert"])
+@pytest.mark.parametrize("name", ["cross_encoder", "bi_encoder", "bi_encoder_messages", "modernbert"])
 def test_each_encoder_predicts_every_pair_in_eval_run_format(prepared, runs, name):
     out, run = runs[name]
     for split, file in (("dev", "dev_predictions.jsonl"), ("test", "predictions.jsonl")):
@@ -231,7 +237,8 @@ def test_each_encoder_predicts_every_pair_in_eval_run_format(prepared, runs, nam
     assert run["threshold"] == tune_threshold(load_predictions(out / "dev_predictions.jsonl"), "any-yes")["value"]
     assert run["train_seconds"] > 0 and run["score_seconds"] > 0
     assert run["device"] == ("cuda" if torch.cuda.is_available() else "cpu")
-    assert run["questions"]["train_used"] == run["settings"]["max_train_questions"] < run["questions"]["train"]["questions"]
+    limit, available = run["settings"]["max_train_questions"], run["questions"]["train"]["questions"]
+    assert run["questions"]["train_used"] == (limit or available) and (limit is None or limit < available)
     assert len(set(p["p_yes"] for p in load_predictions(out / "predictions.jsonl"))) > 1  # not a constant
 
 
@@ -256,3 +263,59 @@ def test_modernbert_path_is_the_long_context_classifier(runs, tiny_modernbert):
     assert features["input_ids"].shape[1] == run["settings"]["max_length"]
     kept = model.tokenizer.decode(features["input_ids"][0])
     assert kept.startswith("[CLS] question [SEP]") and kept.endswith("word end [SEP]")  # the context's end is kept
+
+
+@pytest.mark.parametrize("name", ["cross_encoder", "bi_encoder", "bi_encoder_messages"])
+def test_predict_applies_a_run_to_new_data_as_the_run_did(prepared, runs, name, tmp_path):
+    out, run = runs[name]
+    count = predict.main([str(out), "--data", str(prepared / "test.jsonl"), "--out", str(tmp_path / "again.jsonl")])
+    again, before = load_predictions(tmp_path / "again.jsonl"), load_predictions(out / "predictions.jsonl")
+    assert count == len(before) and [pair_key(p) for p in again] == [pair_key(p) for p in before]
+    assert [p["p_yes"] for p in again] == pytest.approx([p["p_yes"] for p in before], abs=1e-5)
+    assert [p["prediction"] for p in again] == [p["prediction"] for p in before]  # the run's own threshold
+    assert [p.get("message_scores") for p in again] == [p.get("message_scores") for p in before]
+
+
+def test_message_windows_rank_every_message_of_the_contributor(prepared, runs):
+    out, run = runs["bi_encoder_messages"]
+    tables = [json.loads(line) for line in (prepared / "tables" / "messages.jsonl").read_text().splitlines()]
+    windows = contributor_windows(tables)
+    for row in load_predictions(out / "predictions.jsonl"):
+        kept = capped(windows[(row["conversation_id"], row["contributor"])], run["settings"]["max_windows"])
+        scores = row["message_scores"]
+        assert {s["message_id"] for s in scores} == {m for w in kept for m in w.message_ids}
+        assert [s["score"] for s in scores] == sorted((s["score"] for s in scores), reverse=True)
+        assert all(0 <= s["score"] <= 1 for s in scores)
+    assert run["chosen_on_dev"]["pooling"] in run["settings"]["poolings"]
+
+
+def test_windows_hold_each_message_with_what_it_replies_to():
+    def message(message_id, author, text, reply_to=""):
+        return {"conversation_id": "c", "message_id": message_id, "author": author, "text": text,
+                "timestamp": "2024-03-01T09:00:00Z", "reply_to": reply_to}
+
+    rows = [message("1", "P01", "Opening " * 60), message("2", "P02", "I disagree.", "1"),
+            message("3", "P02", "And again, longer this time.", "2"), message("4", "P01", "Short.")]
+    windows = contributor_windows(rows)
+    first, second = windows[("c", "P02")]
+    assert first.message_ids == ("2",) and first.text.endswith("P02 (reply to [1]): I disagree.")
+    assert len(first.text.split("\n")[0]) == 160  # the parent's tail only
+    assert second.message_ids == ("3", "2")  # a reply to their own message holds both
+    assert [w.message_ids for w in capped(windows[("c", "P01")], 1)] == [("1",)]  # the longest
+    assert capped(windows[("c", "P02")], 5) == [first, second]
+
+
+def test_the_embedding_cache_embeds_each_window_once(tmp_path):
+    calls = []
+
+    def encode(texts):
+        calls.append(list(texts))
+        return np.array([[len(t), 1.0] for t in texts], dtype=np.float32)
+
+    cache = tmp_path / "cache.sqlite"
+    first = cached_encode(cache, "m", 64, ["a", "bb", "a"], encode)
+    again = cached_encode(cache, "m", 64, ["bb", "ccc"], encode)
+    assert calls == [["a", "bb"], ["ccc"]]
+    assert first.tolist() == [[1, 1], [2, 1], [1, 1]] and again.tolist() == [[2, 1], [3, 1]]
+    cached_encode(cache, "other model", 64, ["a"], encode)
+    assert calls[-1] == ["a"]  # keyed by model too

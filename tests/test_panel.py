@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from prep.panel import agreement, human_f1, main, panel_report
+from prep.panel import agreement, human_f1, human_level, main, panel_report, pooled_f1
 from prep.tables import ValidationError
 from prep.validate import Policy, load_tables
 from prep.votes import majority
@@ -72,6 +72,29 @@ def test_human_f1_scores_each_annotator_against_the_others():
     lenient = human_f1(votes, ANNOTATORS, tie="yes")  # every tie of the others counts as yes
     scores = lenient["per_annotator"]["annotator_1"]
     assert (scores["n"], scores["precision"], scores["recall"]) == (4, 1.0, 0.5)
+
+
+def test_pooled_f1_scores_every_vote_against_the_other_votes_on_its_item():
+    """A crowd: columns are not people. 9 votes have a majority of the others: 3 agree on yes,
+    3 on no, one lone yes against three no, and a yes/no pair that each face the other."""
+    crowd = [{"a1": "yes", "a2": "yes", "a3": "yes"}, {"a4": "no", "a5": "no", "a6": "yes", "a7": "no"},
+             {"a1": "yes", "a2": "no"}]
+    columns = [f"a{i}" for i in range(1, 8)]
+    pooled = pooled_f1(crowd, columns)
+    assert pooled["votes"] == 9
+    assert (pooled["precision"], pooled["recall"]) == pytest.approx((3 / 5, 3 / 4))
+    tied = pooled_f1([{"a1": "yes", "a2": "no", "a3": "yes"}], ["a1", "a2", "a3"])  # a1 and a3 face a tie: skipped
+    assert tied["votes"] == 1 and tied["recall"] == 0.0
+    level = human_level(crowd, columns)
+    assert level["estimator"] == "pooled" and level["f1"] == pooled["f1"]
+    assert level["per_annotator"]["mean_f1"] != pooled["f1"]
+
+
+def test_a_fixed_panel_keeps_the_per_annotator_estimator():
+    votes = panel([("yes", "yes", "no"), ("no", "no", "no"), ("yes", "yes", "yes"), ("no", "yes", "no")])
+    level = human_level(votes, ANNOTATORS)
+    assert level["estimator"] == "per-annotator" and level["f1"] == human_f1(votes, ANNOTATORS)["mean_f1"]
+    assert panel_report(votes, ANNOTATORS)["human_level"]["estimator"] == "per-annotator"
 
 
 def test_no_panel_without_two_annotators():

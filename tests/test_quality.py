@@ -1,4 +1,4 @@
-"""bench.quality --quick: both real datasets, every run, one table; resumable; the notebook renders it."""
+"""bench.quality --quick: the real datasets (IAC too), every run, one table; resumable; the notebook renders it."""
 
 from __future__ import annotations
 
@@ -14,38 +14,48 @@ from bench import quality
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "notebooks" / "compare_runs.ipynb"
+QUICK_DATASETS = ["rumoureval", "csd", "iac"]
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
 def quick(tmp_path_factory):
-    if not (ROOT / "../shared/data/rumoureval-2019").exists():
+    if not all((ROOT / "../shared/data" / name).exists() for name in ("rumoureval-2019", "iac-4forums-dev")):
         pytest.skip("the public datasets are not beside the repository (../shared/data)")
     work = tmp_path_factory.mktemp("quality")
-    argv = ["--quick", "--work", str(work / "runs"), "--data", str(work / "data")]
+    argv = ["--quick", "--work", str(work / "runs"), "--data", str(work / "data"), "--datasets", *QUICK_DATASETS]
     return work, argv, quality.main(argv)
 
 
 def test_every_dataset_has_every_run_on_the_same_pairs(quick):
     work, _, results = quick
-    written = json.loads((work / "runs" / "quality.json").read_text())
-    assert written == json.loads(json.dumps(results))
-    assert set(written) == set(quality.DATASETS)
-    for dataset, runs in written.items():
-        assert list(runs) == [run.name for run in quality.RUNS]
+    written = json.loads((work / "runs" / "quality.json").read_text())["datasets"]
+    assert {d: s["runs"] for d, s in written.items()} == json.loads(json.dumps(results))
+    assert list(written) == QUICK_DATASETS
+    for dataset, section in written.items():
+        runs = section["runs"]
+        assert list(runs) == [run.name for run in quality.RUNS if dataset in run.datasets]
+        assert set(section["not_measured"]) == {run.name for run in quality.RUNS if dataset not in run.datasets}
         assert len({r["n"] for r in runs.values()}) == 1, f"{dataset}: runs scored on different pairs"
         for name, r in runs.items():
-            assert set(r) == {"f1", "f1_ci", "mcc", "mcc_ci", "precision", "recall", "accuracy", "n", "roc_auc",
-                              "roc_auc_ci", "train_seconds", "score_seconds"}
             assert r["f1_ci"][0] <= r["f1"] <= r["f1_ci"][1] and r["mcc_ci"][0] <= r["mcc"] <= r["mcc_ci"][1], name
             assert (r["roc_auc"] is None) == (name == "always-yes"), name  # every model gives P(yes)
+            for group in ("conversation_chars", "contributor_messages"):  # every pair in one bucket
+                assert sum(row["n"] for row in r["by_length"][group]) == r["n"], (name, group)
         floor = runs["always-yes"]
         assert floor["precision"] > 0, f"{dataset}: the quick sample has no 'yes' pair to score"
         assert floor["recall"] == 1.0 and floor["precision"] == pytest.approx(floor["accuracy"])
         assert floor["f1"] == pytest.approx(2 * floor["precision"] / (1 + floor["precision"]))
-        assert all(runs[name]["train_seconds"] > 0 for name in ("smollm2-lora", "smollm2-lora-focus", "cross-encoder", "bi-encoder"))
+        assert all(r["train_seconds"] > 0 for name, r in runs.items() if "lora" in name or "encoder" in name)
+    iac = written["iac"]
+    assert iac["evaluation"]["test"]["left_out_by_sample"] == 0  # every IAC test pair
+    assert iac["evaluation"]["panel"]["estimator"] == "pooled" and 0 < iac["evaluation"]["panel"]["f1"] <= 1
+    assert written["rumoureval"]["evaluation"]["panel"] is None  # one label per pair: no panel
+    windows = {name: json.loads((work / "runs" / "iac" / name / "run.json").read_text())["settings"]["max_windows"]
+               for name in ("bi-encoder-messages-1", "bi-encoder-messages-4")}
+    assert windows == {"bi-encoder-messages-1": 1, "bi-encoder-messages-4": 4}
     table = (work / "runs" / "quality.md").read_text()
-    assert table.count("| always-yes |") == len(quality.DATASETS)
+    assert table.count("| always-yes |") == len(QUICK_DATASETS) and "| panel (ceiling) |" in table
 
 
 def test_a_rerun_skips_finished_runs(quick):
@@ -55,9 +65,12 @@ def test_a_rerun_skips_finished_runs(quick):
     assert quality.main(argv) == results
     assert quality.main(argv + ["--runs", "always-yes"]) == results  # one row asked for: the table keeps all
     assert [p.stat().st_mtime_ns for p in predictions] == stamps
+    alone = quality.main(argv[:-len(QUICK_DATASETS)] + ["csd"])  # one dataset: the others' sections stay
+    assert alone == {"csd": results["csd"]}
+    assert list(json.loads((work / "runs" / "quality.json").read_text())["datasets"]) == QUICK_DATASETS
 
 
-def test_the_notebook_renders_the_quality_table_and_plot(quick, monkeypatch):
+def test_the_notebook_renders_the_quality_table_and_plots(quick, monkeypatch):
     work, _, _ = quick
     runs = sorted(p.parent for p in (work / "runs" / "rumoureval").glob("*/metrics.json"))
     monkeypatch.setenv("STANCE_RUNS", os.pathsep.join(map(str, runs[:2])))
@@ -65,7 +78,7 @@ def test_the_notebook_renders_the_quality_table_and_plot(quick, monkeypatch):
     notebook = nbformat.read(NOTEBOOK, as_version=4)
     NotebookClient(notebook, timeout=300, kernel_name="python3",
                    resources={"metadata": {"path": str(NOTEBOOK.parent)}}).execute()
-    last = notebook.cells[-1].outputs
-    html = "".join(o.get("data", {}).get("text/html", "") for o in last)
-    assert "always-yes" in html and "smollm2-lora" in html and "csd" in html
-    assert any("image/png" in o.get("data", {}) for o in last)
+    outputs = [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.outputs]
+    html = "".join(o.get("data", {}).get("text/html", "") for o in outputs)
+    assert "always-yes" in html and "smollm2-lora" in html and "csd" in html and "bi-encoder-messages" in html
+    assert sum("image/png" in o.get("data", {}) for o in outputs[-4:]) >= 2  # quality, and by length

@@ -1,0 +1,110 @@
+"""bench.quality's results: one row per finished run, the floors and the panel's ceiling, per dataset.
+
+quality.json: {"datasets": {name: {"settings", "evaluation", "runs", "not_measured"}}}; a dataset
+not run this time keeps its section from the file already there, so one dataset can be re-run
+alone. quality.md renders the same, with the length breakdowns of every run.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+LENGTH_GROUPS = {"conversation_chars": "conversation length (characters)",
+                 "contributor_messages": "the contributor's own messages"}
+
+
+def result(run_dir: Path) -> dict:
+    metrics = json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))
+    timing = json.loads((run_dir / "timing.json").read_text(encoding="utf-8"))
+    ci = {name: [(bounds or {}).get("low"), (bounds or {}).get("high")] for name, bounds in metrics["ci"].items()}
+    ranked = metrics["ranking"] or {"roc_auc": None, "roc_auc_ci": None}  # None: no P(yes) (always-yes)
+    breakdowns = {name: [{**{k: row[k] for k in ("group", "n", "gold_yes", "f1", "mcc")},
+                          "f1_ci": interval(row["ci"]["f1"]), "mcc_ci": interval(row["ci"]["mcc"])}
+                         for row in metrics["breakdowns"][name]]
+                  for name in LENGTH_GROUPS if name in metrics["breakdowns"]}
+    return {"f1": metrics["f1"], "f1_ci": ci["f1"], "mcc": metrics["mcc"], "mcc_ci": ci["mcc"],
+            **{k: metrics[k] for k in ("precision", "recall", "accuracy", "n")},
+            "roc_auc": ranked["roc_auc"], "roc_auc_ci": [(ranked["roc_auc_ci"] or {}).get(k) for k in ("low", "high")],
+            **{k: round(v, 1) for k, v in timing.items()}, "by_length": breakdowns}
+
+
+def interval(ci: dict | None) -> list:
+    return [(ci or {}).get("low"), (ci or {}).get("high")]
+
+
+def with_interval(value: float | None, ci: list) -> str:
+    if value is None:
+        return "–"
+    low, high = ci
+    interval = "no CI: one conversation" if low is None else f"{low:.3f}, {high:.3f}"
+    return f"{value:.3f} [{interval}]"
+
+
+def dataset_section(name: str, section: dict) -> list[str]:
+    test, dev = section["evaluation"]["test"], section["evaluation"]["dev"]
+    lines = [f"## {name}", ""]
+    if section.get("note"):
+        lines += [section["note"], ""]
+    lines += [f"Test: {test['pairs']} pairs ({test['yes']} yes) in {test['conversations']} conversations; "
+              f"{test['left_out_by_sample']} test pairs outside the sample, "
+              f"{sum(test['left_out_not_in_every_prep'].values())} not kept by every prep variant. "
+              f"Dev (threshold tuning): {dev['pairs']} pairs ({dev['yes']} yes) in {dev['conversations']} conversations.", "",
+              "| run | F1 [95% CI] | precision | recall | accuracy | MCC [95% CI] | ROC AUC [95% CI] | pairs | train s | score s |",
+              "|---|---|---|---|---|---|---|---|---|---|"]
+    for run, r in section["runs"].items():
+        lines.append(f"| {run} | {with_interval(r['f1'], r['f1_ci'])} | {r['precision']:.3f} | {r['recall']:.3f} | "
+                     f"{r['accuracy']:.3f} | {with_interval(r['mcc'], r['mcc_ci'])} | "
+                     f"{with_interval(r['roc_auc'], r['roc_auc_ci'])} | {r['n']} | {r['train_seconds']:.0f} | "
+                     f"{r['score_seconds']:.0f} |")
+    panel = section["evaluation"].get("panel")
+    if panel:
+        pooled = panel["pooled"]
+        lines.append(f"| panel (ceiling) | {panel['f1']:.3f} | {pooled['precision']:.3f} | {pooled['recall']:.3f} | "
+                     f"{pooled['accuracy']:.3f} | {pooled['mcc']:.3f} | – | {test['pairs']} | – | – |")
+    lines.append("")
+    if panel:
+        lines += [f"Panel: {panel['estimator']} estimator ({panel['reason']}): every vote on these test pairs against the "
+                  f"majority of the other votes on its pair, ties skipped, {panel['pooled']['votes']} votes "
+                  f"(per-annotator mean over columns, wrong here: {panel['per_annotator']['mean_f1']:.3f}).", ""]
+    reasons = {}
+    for run, reason in section.get("not_measured", {}).items():
+        reasons.setdefault(reason, []).append(f"**{run}**")
+    lines += [f"- {', '.join(runs)}: {reason}" for reason, runs in reasons.items()] + ([""] if reasons else [])
+    for group, title in LENGTH_GROUPS.items():
+        runs = {run: r["by_length"][group] for run, r in section["runs"].items() if r.get("by_length", {}).get(group)}
+        if not runs:
+            continue
+        names = [row["group"] for row in next(iter(runs.values()))]
+        lines += [f"By {title}: F1 [95% CI] / MCC [95% CI] (pairs, yes)", "",
+                  "| run | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
+        for run, rows in runs.items():
+            cells = {row["group"]: f"{with_interval(row['f1'], row['f1_ci'])} / {with_interval(row['mcc'], row['mcc_ci'])} "
+                                   f"({row['n']}, {row['gold_yes']})" for row in rows}
+            lines.append(f"| {run} | " + " | ".join(cells.get(n, "–") for n in names) + " |")
+        lines.append("")
+    settings = section.get("settings", {})
+    if settings:
+        lines += ["Made by " + ", ".join(f"{k} {v}" for k, v in settings.items()) + ".", ""]
+    return lines
+
+
+def markdown(datasets: dict) -> str:
+    lines = ["# Quality on real conversations", "",
+             "Written by `python -m bench.quality`; thresholds tuned on dev, frozen for test; 95% CIs by bootstrap over "
+             "conversations. ROC AUC ranks pairs by P(yes) whatever the threshold (0.5: no ranking; – : no P(yes)). "
+             "Seconds are wall time on the machine named under each dataset.", ""]
+    for name, section in datasets.items():
+        lines += dataset_section(name, section)
+    return "\n".join(lines)
+
+
+def write_results(out: Path, sections: dict) -> dict:
+    """Merge this run's dataset sections into quality.json and rewrite quality.md; returns all datasets."""
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / "quality.json"
+    datasets = json.loads(path.read_text(encoding="utf-8"))["datasets"] if path.exists() else {}
+    datasets.update(sections)
+    (out / "quality.json").write_text(json.dumps({"datasets": datasets}, indent=1) + "\n", encoding="utf-8")
+    (out / "quality.md").write_text(markdown(datasets), encoding="utf-8")
+    return datasets

@@ -1,0 +1,57 @@
+"""Apply a trained encoder run to any prepared data: its model, pooling and frozen dev threshold.
+
+    python -m encoders.predict runs/<run> --data data/prepared/<name>/test.jsonl --out runs/<run>/next.jsonl \\
+        [--tables data/prepared/<name>/tables]
+
+RUN_DIR is an `encoders.train` run folder (run.json and the saved head or weights). Writes eval's
+run format (mode 'classifier', `p_yes`, the decision at the run's threshold; `message_scores`
+where the encoder reads the contributor's messages), so `eval.score --threshold` or as-predicted
+scoring reads it like any run. Message windows come from the prepared folder's tables, by
+default the `tables` folder beside DATA.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import torch
+
+from core.cli import UserError, run_cli
+from core.jsonl import write_jsonl
+from encoders import bi_encoder, cross_encoder, tfidf
+from encoders.config import CONFIGS
+from encoders.data import read_questions, with_windows
+from encoders.decide import prediction_rows
+from encoders.windows import read_windows
+
+MODULES = {"cross-encoder": cross_encoder, "bi-encoder": bi_encoder, "tfidf": tfidf}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("run_dir", type=Path, help="an encoders.train run folder")
+    parser.add_argument("--data", required=True, type=Path, help="a prepared JSONL file, one question per row")
+    parser.add_argument("--out", required=True, type=Path, help="predictions JSONL to write")
+    parser.add_argument("--tables", type=Path, help="prepared tables folder (default: DATA's folder/tables)")
+    args = parser.parse_args(argv)
+    record_path = args.run_dir / "run.json"
+    if not record_path.exists():
+        raise UserError(f"{record_path}: not found; RUN_DIR must be an encoders.train run folder")
+    record = json.loads(record_path.read_text(encoding="utf-8"))
+    config = CONFIGS[record["kind"]](**record["settings"])
+    questions, _ = read_questions(args.data, one_per_row=True)
+    if getattr(config, "windows", "context") == "messages":
+        questions = with_windows(questions, read_windows(args.tables or args.data.parent / "tables"),
+                                 config.max_windows, str(args.data))
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    fitted = MODULES[record["kind"]].load(args.run_dir, config, record["chosen_on_dev"], device)
+    scores = fitted.message_scores(questions) if fitted.message_scores else None
+    write_jsonl(args.out, prediction_rows(questions, fitted.p_yes(questions), record["threshold"], scores))
+    print(f"{len(questions)} questions of {args.data} scored with {args.run_dir} -> {args.out}")
+    return len(questions)
+
+
+if __name__ == "__main__":
+    run_cli(main)
