@@ -29,8 +29,14 @@ the same test pairs, with every P(yes) threshold tuned on dev and frozen (`eval.
 Snippet runs answer per message and aggregate any-yes per contributor. The LLM scores about
 0.75 s per snippet on 2 quiet CPU cores, so dev and test are a seeded sample of pairs, stratified
 by label (--dev-pairs, --test-pairs; 0 = all); every run sees the same sample, and the pairs
-outside it are counted in the results; IAC's rows score every pair. Finished steps are skipped on
-a re-run (delete a run's folder to redo it). Rows a dataset does not measure are listed with why.
+outside it are counted in the results; IAC's rows score every pair. Rows a dataset does not
+measure are listed with why.
+
+A finished run is reused only while its manifest (`core.manifest`: the run's definition and
+config files, the prepared data it read, the seed, the package versions) matches what it would be
+now; otherwise the run is redone, and the field that differs is printed (`--no-rerun`: stop and
+name them instead). Within a run, finished steps are skipped. Each row names the commit it was
+made at.
 """
 
 from __future__ import annotations
@@ -50,8 +56,9 @@ import yaml
 
 from bench import iac
 from bench.quality_table import result, write_results
-from core.cli import run_cli
+from core.cli import UserError, run_cli
 from core.jsonl import read_jsonl, write_jsonl
+from core.manifest import differences, manifest
 from core.runs import prediction_row
 from prep.panel import human_level
 
@@ -286,7 +293,7 @@ def run_encoder(run: Run, data: Path, run_dir: Path, quick: bool) -> dict:
     return {k: recorded[k] for k in ("train_seconds", "score_seconds")}
 
 
-def execute(run: Run, data: Path, run_dir: Path, quick: bool, seed: int) -> None:
+def execute(run: Run, data: Path, run_dir: Path, quick: bool, seed: int, current: dict) -> None:
     """Train (if the run trains), predict dev and test, score test with the dev-tuned threshold."""
     run_dir.mkdir(parents=True, exist_ok=True)
     timing = {"constant": run_constant, "prior": run_prior}[run.kind](data, run_dir) if run.kind in ("constant", "prior") \
@@ -294,7 +301,24 @@ def execute(run: Run, data: Path, run_dir: Path, quick: bool, seed: int) -> None
     dev = ["--dev-predictions", str(run_dir / "dev_predictions.jsonl")] if run.kind != "constant" else []
     call(python("eval.score", "--predictions", str(run_dir / "predictions.jsonl"), *dev, "--aggregation", "any-yes",
                 "--tables", str(data / "tables")), run_dir / "log.txt")
+    (run_dir / "manifest.json").write_text(json.dumps(current, indent=1) + "\n", encoding="utf-8")
     (run_dir / "timing.json").write_text(json.dumps(timing) + "\n", encoding="utf-8")
+
+
+def run_manifest(run: Run, data: Path, quick: bool, seed: int) -> dict:
+    """What a run's result depends on: its definition, the config files it reads, its data, seed, versions."""
+    configs = [ROOT / c for c in (run.config,) if c and (ROOT / c).is_file()] + ([LORA_CONFIG] if run.config == "lora" else [])
+    definition = {"run": {k: list(v) if isinstance(v, tuple) else v for k, v in vars(run).items()}, "quick": quick,
+                  "configs": {str(c.relative_to(ROOT)): c.read_text(encoding="utf-8") for c in configs}}
+    return manifest(definition, [data / f"{split}.jsonl" for split in ("train", "dev", "test")], seed)
+
+
+def stale(run_dir: Path, current: dict) -> list[str]:
+    """Why a finished run cannot stand for this one ([] when it can; nothing to say when unfinished)."""
+    if not (run_dir / "timing.json").exists():
+        return []
+    recorded = run_dir / "manifest.json"
+    return differences(json.loads(recorded.read_text(encoding="utf-8")) if recorded.exists() else None, current)
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -306,6 +330,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--dev-pairs", type=int, default=80, help="a seeded sample of this many dev pairs (0: all)")
     parser.add_argument("--test-pairs", type=int, default=160, help="the same for test")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--no-rerun", action="store_true",
+                        help="stop, naming each finished run whose manifest differs, instead of redoing it")
     parser.add_argument("--work", type=Path, help="runs folder (default runs/quality, or runs/quality-quick)")
     parser.add_argument("--out", type=Path, help="results folder (default bench/results, or the work folder with --quick)")
     parser.add_argument("--data", type=Path, help="prepared data folder (default data/prepared/quality, or quality-quick)")
@@ -323,7 +349,7 @@ def main(argv: list[str] | None = None) -> dict:
         pairs = {"dev": 0, "test": 0} if dataset in iac.DATASETS else sample_pairs  # encoders and floors: all
         folders[dataset], evaluation[dataset] = evaluation_sets(prepared, pairs, None if args.quick else args.seed)
         evaluation[dataset]["panel"] = panel_ceiling(next(iter(folders[dataset].values())))
-    results, failed = {dataset: {} for dataset in args.datasets}, []
+    results, failed, refused = {dataset: {} for dataset in args.datasets}, [], []
     # Run by run, the LLM runs first, the cheap ones last. --runs chooses what is trained; the table
     # keeps every finished run of these datasets, so training one row does not drop the others.
     for run in RUNS:
@@ -331,10 +357,19 @@ def main(argv: list[str] | None = None) -> dict:
             run_dir = work / dataset / run.name
             if dataset not in run.datasets:
                 continue
+            current = run_manifest(run, folders[dataset][run.prep], args.quick, args.seed)
+            changed = stale(run_dir, current) if run.name in args.runs else []
+            if changed and args.no_rerun:
+                refused.append(f"{dataset} / {run.name}: {', '.join(changed)}")
+                continue
+            if changed:
+                print(f"{dataset} / {run.name}: redone, its manifest differs: {', '.join(changed)}", flush=True)
+                for record in ("timing.json", "stages.json"):  # every step of it again
+                    (run_dir / record).unlink(missing_ok=True)
             try:
                 if run.name in args.runs and not (run_dir / "timing.json").exists():
                     print(f"{dataset} / {run.name} ...", flush=True)
-                    execute(run, folders[dataset][run.prep], run_dir, args.quick, args.seed)
+                    execute(run, folders[dataset][run.prep], run_dir, args.quick, args.seed, current)
             except RuntimeError as error:  # one failed run leaves the others' results standing
                 failed.append(f"{dataset} / {run.name}: {error}")
                 continue
@@ -342,6 +377,8 @@ def main(argv: list[str] | None = None) -> dict:
                 continue
             results[dataset][run.name] = result(run_dir)
             write_results(out, {d: section(d, results[d], evaluation[d], settings) for d in args.datasets})
+    if refused:
+        raise UserError("finished runs whose manifest differs (--no-rerun):\n  " + "\n  ".join(refused))
     if failed:
         raise RuntimeError("runs failed:\n" + "\n".join(failed))
     return results
@@ -355,8 +392,9 @@ def section(dataset: str, runs: dict, evaluation: dict, settings: dict) -> dict:
 
 def provenance(quick: bool) -> dict:
     """The machine, commit and versions that made the results."""
-    import torch
     from importlib.metadata import version
+
+    import torch
 
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
     return {"machine": f"{os.cpu_count()} CPU cores" + (", a GPU" if torch.cuda.is_available() else ", no GPU"),

@@ -26,7 +26,16 @@ def result(run_dir: Path) -> dict:
     return {"f1": metrics["f1"], "f1_ci": ci["f1"], "mcc": metrics["mcc"], "mcc_ci": ci["mcc"],
             **{k: metrics[k] for k in ("precision", "recall", "accuracy", "n")},
             "roc_auc": ranked["roc_auc"], "roc_auc_ci": [(ranked["roc_auc_ci"] or {}).get(k) for k in ("low", "high")],
-            **{k: round(v, 1) for k, v in timing.items()}, "by_length": breakdowns}
+            **{k: round(v, 1) for k, v in timing.items()}, "commit": made_at(run_dir), "by_length": breakdowns}
+
+
+def made_at(run_dir: Path) -> str | None:
+    """The commit a run was made at (marked + when the tree had changes), from its manifest."""
+    path = run_dir / "manifest.json"
+    if not path.exists():
+        return None
+    recorded = json.loads(path.read_text(encoding="utf-8"))
+    return (recorded["commit"] or "?")[:7] + ("+" if recorded["dirty"] else "")
 
 
 def interval(ci: dict | None) -> list:
@@ -50,18 +59,18 @@ def dataset_section(name: str, section: dict) -> list[str]:
               f"{test['left_out_by_sample']} test pairs outside the sample, "
               f"{sum(test['left_out_not_in_every_prep'].values())} not kept by every prep variant. "
               f"Dev (threshold tuning): {dev['pairs']} pairs ({dev['yes']} yes) in {dev['conversations']} conversations.", "",
-              "| run | F1 [95% CI] | precision | recall | accuracy | MCC [95% CI] | ROC AUC [95% CI] | pairs | train s | score s |",
-              "|---|---|---|---|---|---|---|---|---|---|"]
+              "| run | F1 [95% CI] | precision | recall | accuracy | MCC [95% CI] | ROC AUC [95% CI] | pairs | train s | score s | commit |",
+              "|---|---|---|---|---|---|---|---|---|---|---|"]
     for run, r in section["runs"].items():
         lines.append(f"| {run} | {with_interval(r['f1'], r['f1_ci'])} | {r['precision']:.3f} | {r['recall']:.3f} | "
                      f"{r['accuracy']:.3f} | {with_interval(r['mcc'], r['mcc_ci'])} | "
                      f"{with_interval(r['roc_auc'], r['roc_auc_ci'])} | {r['n']} | {r['train_seconds']:.0f} | "
-                     f"{r['score_seconds']:.0f} |")
+                     f"{r['score_seconds']:.0f} | {r.get('commit') or '–'} |")
     panel = section["evaluation"].get("panel")
     if panel:
         pooled = panel["pooled"]
         lines.append(f"| panel (ceiling) | {panel['f1']:.3f} | {pooled['precision']:.3f} | {pooled['recall']:.3f} | "
-                     f"{pooled['accuracy']:.3f} | {pooled['mcc']:.3f} | – | {test['pairs']} | – | – |")
+                     f"{pooled['accuracy']:.3f} | {pooled['mcc']:.3f} | – | {test['pairs']} | – | – | – |")
     lines.append("")
     if panel:
         lines += [f"Panel: {panel['estimator']} estimator ({panel['reason']}): every vote on these test pairs against the "

@@ -82,3 +82,20 @@ def test_the_notebook_renders_the_quality_table_and_plots(quick, monkeypatch):
     html = "".join(o.get("data", {}).get("text/html", "") for o in outputs)
     assert "always-yes" in html and "smollm2-lora" in html and "csd" in html and "bi-encoder-messages" in html
     assert sum("image/png" in o.get("data", {}) for o in outputs[-4:]) >= 2  # quality, and by length
+
+
+def test_a_finished_run_is_redone_when_its_manifest_differs(quick, capsys):
+    work, argv, results = quick
+    run_dir = work / "runs" / "csd" / "always-yes"
+    assert results["csd"]["always-yes"]["commit"]  # the row names the commit it was made at
+    recorded = json.loads((run_dir / "manifest.json").read_text())
+    recorded["seed"] = 99
+    (run_dir / "manifest.json").write_text(json.dumps(recorded))
+    with pytest.raises(quality.UserError, match="csd / always-yes: seed 99 -> 0"):
+        quality.main(argv + ["--no-rerun"])
+    stamp = (run_dir / "predictions.jsonl").stat().st_mtime_ns
+    capsys.readouterr()
+    assert quality.main(argv) == results
+    assert "csd / always-yes: redone, its manifest differs: seed 99 -> 0" in capsys.readouterr().out
+    assert (run_dir / "predictions.jsonl").stat().st_mtime_ns > stamp
+    assert json.loads((run_dir / "manifest.json").read_text())["seed"] == 0
