@@ -76,11 +76,17 @@ def measured() -> str:
 
 
 def quality() -> str:
+    """Each dataset's headline table from quality.md (its length breakdowns stay there)."""
     text = (RESULTS / "quality.md").read_text(encoding="utf-8")
-    first = text.find("\n## ")
-    if first < 0:
+    sections = re.findall(r"^## (.+?)\n(.*?)(?=^## |\Z)", text, flags=re.M | re.S)
+    if not sections:
         raise UserError("bench/results/quality.md: no dataset section ('## name')")
-    return re.sub(r"^## ", "### ", text[first + 1:].strip(), flags=re.M)
+    blocks = []
+    for name, body in sections:
+        paragraphs = body.strip().split("\n\n")
+        table = next(i for i, p in enumerate(paragraphs) if p.startswith("| run |"))
+        blocks.append("\n\n".join([f"#### {name}", *paragraphs[:table + 1]]))
+    return "\n\n".join(blocks) + "\n\nWith the breakdowns by length and each dataset's notes: [bench/results/quality.md](bench/results/quality.md)."
 
 
 RENDERERS = {"demo-scores": demo_scores, "measured": measured, "quality": quality}
