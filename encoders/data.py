@@ -25,7 +25,7 @@ SPLITS = ("train", "dev", "test")
 class Question:
     context: str
     question: str
-    label: int  # 1 for yes
+    label: int | None  # 1 for yes; None for a pair nobody has labelled yet (to_label.jsonl)
     meta: dict  # prep's meta of the pair, for the prediction row
     windows: tuple[Window, ...] = ()  # the contributor's own messages, when the encoder reads those
 
@@ -42,6 +42,8 @@ def row_questions(row: dict, where: str) -> list[Question]:
     users = [m["content"] for m in messages if m["role"] == "user"]
     answers = [answer_label(m["content"], where) for m in messages if m["role"] == "assistant"]
     pairs = meta.get("pairs", [meta])
+    if not answers and len(users) == 1 and meta.get("label") is None:  # unlabelled: scored, never trained on
+        answers = [None]
     if not users or len(users) != len(answers) or len(pairs) != len(users):
         raise UserError(f"{where}: {len(users)} questions, {len(answers)} answers and {len(pairs)} pairs in meta")
     try:

@@ -22,7 +22,7 @@ from encoders import bi_encoder, cross_encoder, predict, train
 from encoders.embedding_cache import cached_encode
 from encoders.windows import capped, contributor_windows
 from encoders.config import CrossEncoderConfig, load, load_weights, model_path
-from encoders.data import Question, read_split
+from encoders.data import Question, read_questions, read_split
 from encoders.decide import prediction_rows
 from eval import score
 from eval.aggregate import contributor_pairs
@@ -116,6 +116,18 @@ def test_multi_layout_train_rows_are_expanded_and_dev_rows_rejected(tmp_path):
     assert counts == {"rows": 1, "questions": 2, "multi_rows_expanded": 1}
     with pytest.raises(UserError, match="multi layout"):
         read_split(tmp_path, "dev")
+
+
+def test_an_unlabelled_pair_is_read_for_scoring_and_a_labelled_row_without_its_answer_is_an_error(tmp_path):
+    context = prompt.context_text(["[1] 2024-03-01 09:00 P01: text"])
+    user = prompt.chat(context, "claim", "P01")[0]  # a prompt without its answer, as to_label.jsonl holds
+    meta = {"conversation_id": "c1", "context_id": "c1/focus/P01", "statement_id": "s1", "contributor": "P01"}
+    write_rows(tmp_path / "to_label.jsonl", [{"messages": [user], "meta": {**meta, "label": None}}])
+    questions, _ = read_questions(tmp_path / "to_label.jsonl", one_per_row=True)
+    assert [(q.context, q.label, q.meta["statement_id"]) for q in questions] == [(context, None, "s1")]
+    write_rows(tmp_path / "test.jsonl", [{"messages": [user], "meta": {**meta, "label": "yes"}}])
+    with pytest.raises(UserError, match="0 answers"):
+        read_questions(tmp_path / "test.jsonl", one_per_row=True)
 
 
 def test_config_errors_name_the_key(tmp_path):
