@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from importlib.metadata import version
 from pathlib import Path
 
 import torch
@@ -26,9 +25,10 @@ from transformers import set_seed
 
 from core.cli import run_cli
 from core.jsonl import write_jsonl
+from core.manifest import manifest
 from encoders import bi_encoder, cross_encoder, tfidf
 from encoders.config import load, model_path
-from encoders.data import read_split, sample, with_windows
+from encoders.data import SPLITS, read_split, sample, with_windows
 from encoders.decide import MODE, prediction_rows, tuned
 from encoders.windows import read_windows
 
@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> dict:
         "questions": {"train_used": len(train), "train_used_yes": sum(q.label for q in train), "train": train_read, "dev": dev_read, "test": test_read},
         "train_seconds": round(train_seconds, 2), "score_seconds": round(score_seconds, 2),
         "train_cpu_seconds": round(train_cpu, 2), "score_cpu_seconds": round(score_cpu, 2),  # all threads: wall on a busy machine overstates
-        "versions": {p: version(p) for p in ("sentence-transformers", "transformers", "torch", "scikit-learn")},
+        "manifest": manifest(config.model_dump(), [args.data / f"{split}.jsonl" for split in SPLITS], config.seed),
     }
     (args.out / "run.json").write_text(json.dumps(run, indent=2) + "\n", encoding="utf-8")
     print(f"dev F1 {threshold['dev_f1']:.3f} at threshold {threshold['value']:.4f} ({fitted.chosen}); "
