@@ -62,7 +62,10 @@ def demo_scores() -> str:
 def measured() -> str:
     demo, suite = load("demo.json"), load("test_suite.json")
     hardware = demo["manifest"]["hardware"]
-    lines = [f"On {hardware['cores']} CPU cores ({hardware['cpu']}), no GPU:", "", "| what | time |", "|---|---|"]
+    load = demo.get("load_average_max")
+    lines = [f"On {hardware['cores']} CPU cores ({hardware['cpu']}), no GPU"
+             + (f"; the demo's highest 1-minute load average was {load}" if load is not None else "") + ":",
+             "", "| what | time |", "|---|---|"]
     train = demo["seconds"].get("axolotl train")
     lines.append(f"| `make demo` with `.venv` in place: every stage of `bench/demo.py` (training: "
                  f"{minutes(train)}) | {minutes(demo['total_seconds'])} |")
