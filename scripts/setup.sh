@@ -21,7 +21,11 @@ fi
 .venv/bin/python -m pip install -q --disable-pip-version-check uv==0.13.8
 .venv/bin/uv pip install -q --python .venv/bin/python -r requirements.txt
 if [ "${1:-}" = test ]; then
-  .venv/bin/uv pip install -q --python .venv/bin/python -r requirements-test.txt
+  # GGML_NATIVE=OFF (AVX2 build): the -march=native llama.cpp build runs AMX-INT8 kernels that segfault on the first matmul.
+  test_extras=(--python .venv/bin/python -r requirements-test.txt
+               --config-settings-package llama-cpp-python:cmake.define.GGML_NATIVE=OFF)
+  # Offline first: the index sends no cache validators, so an online install re-fetches the sdist and rebuilds llama.cpp.
+  .venv/bin/uv pip install -q --offline "${test_extras[@]}" 2>/dev/null || .venv/bin/uv pip install -q "${test_extras[@]}"
   # The review page's browser test: Debian's Chromium and chromedriver (selenium drives them).
   if ! command -v chromedriver >/dev/null 2>&1; then
     sudo=$([ "$(id -u)" = 0 ] || echo sudo)
