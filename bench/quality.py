@@ -81,6 +81,8 @@ LLM_ON_IAC = ("not measured on IAC: SmolLM2 on a debate's 2,048- or 8,192-token 
 NOT_ON_IAC = {"cross-encoder": "not measured on IAC: snippets are one row per message (23,706), about 2,000 CPU s "
                                "to score dev and test at the measured 0.085 s a snippet, training apart; the readers "
                                "of every message (TF-IDF, the message bi-encoder) stand in for it"}
+IAC_ONLY = ("measured on IAC only: a reader of every message of a contributor, made for long debates; on these "
+            "short threads a contributor writes one or two messages, which the snippet and focus encoders read whole")
 ENV = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",  # axolotl calls accelerate
        "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", "AXOLOTL_DO_NOT_TRACK": "1",
        "DO_NOT_TRACK": "1", "PYTHONUNBUFFERED": "1",
@@ -385,8 +387,8 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 def section(dataset: str, runs: dict, evaluation: dict, settings: dict) -> dict:
-    not_measured = {run.name: LLM_ON_IAC if run.kind == "llm" else NOT_ON_IAC[run.name]
-                    for run in RUNS if dataset not in run.datasets}
+    not_measured = {run.name: IAC_ONLY if dataset not in iac.DATASETS else LLM_ON_IAC if run.kind == "llm"
+                    else NOT_ON_IAC[run.name] for run in RUNS if dataset not in run.datasets}
     return {"settings": settings, "evaluation": evaluation, "runs": runs, "not_measured": not_measured}
 
 

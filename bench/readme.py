@@ -60,21 +60,21 @@ def demo_scores() -> str:
 
 
 def measured() -> str:
-    demo, suite = load("demo.json"), load("test_suite.json")
-    hardware = demo["manifest"]["hardware"]
-    load = demo.get("load_average_max")
+    demo = load("demo.json")
+    suite = load("test_suite.json") if (RESULTS / "test_suite.json").is_file() else {"tiers": {}}
+    hardware, load_average = demo["manifest"]["hardware"], demo.get("load_average_max")
     lines = [f"On {hardware['cores']} CPU cores ({hardware['cpu']}), no GPU"
-             + (f"; the demo's highest 1-minute load average was {load}" if load is not None else "") + ":",
-             "", "| what | time |", "|---|---|"]
-    train = demo["seconds"].get("axolotl train")
-    lines.append(f"| `make demo` with `.venv` in place: every stage of `bench/demo.py` (training: "
-                 f"{minutes(train)}) | {minutes(demo['total_seconds'])} |")
+             + (f"; the demo's highest 1-minute load average was {load_average}" if load_average is not None else "")
+             + ":", "", "| what | time |", "|---|---|",
+             f"| `make demo` with `.venv` in place: every stage of `bench/demo.py` (Axolotl training: "
+             f"{minutes(demo['seconds']['axolotl train'])}) | {minutes(demo['total_seconds'])} |"]
     for tier, run in suite["tiers"].items():
         counts = ", ".join(f"{n} {outcome}" for outcome, n in run["outcomes"].items())
-        lines.append(f"| `make {tier}` (pytest alone: {counts}) | {minutes(run['seconds'])} |")
-    lines += ["", "Stages of the demo: " + ", ".join(f"{name} {minutes(s)}" for name, s in demo["seconds"].items())
-              + f". Test timings: `bench/results/test_suite.json` (commit {suite['manifest']['commit'][:7]}), "
-                "with the slowest test files."]
+        lines.append(f"| `make {tier}`, pytest alone ({counts}) | {minutes(run['seconds'])} |")
+    lines += ["", "Stages of the demo: " + ", ".join(f"{name} {minutes(s)}" for name, s in demo["seconds"].items()) + "."]
+    if suite["tiers"]:
+        lines[-1] += (f" Test timings with the slowest files: `bench/results/test_suite.json` (`python -m bench.test_suite`, "
+                      f"commit {suite['manifest']['commit'][:7]}).")
     return "\n".join(lines)
 
 
