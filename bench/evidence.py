@@ -169,8 +169,8 @@ def key_of(row: dict) -> list[str]:
     return [row["meta"]["conversation_id"], row["meta"]["statement_id"], row["meta"]["contributor"]]
 
 
-def run_faithfulness(work: Path, name: str, prepared: Path, rows: list[dict], loaded, seed: int) -> Path:
-    out = work / f"{name}-faithfulness.jsonl"
+def each_pair(out: Path, label: str, rows: list[dict], prepared: Path, loaded, measure) -> Path:
+    """One JSON line of `measure(ablator, number, row)` per pair not yet in `out` (resumable)."""
     if loaded is None:  # --report: tables from the pairs finished so far
         return out
     done, answer_ids = done_keys(out), loglik.answer_token_ids(loaded[0])
@@ -179,27 +179,23 @@ def run_faithfulness(work: Path, name: str, prepared: Path, rows: list[dict], lo
         if tuple(key_of(row)) in done:
             continue
         ablator = evidence.Ablator(*loaded, answer_ids, row, messages[row["meta"]["conversation_id"]])
-        record = faithfulness(ablator, seed + number)
-        append(out, {"pair": key_of(row), "gold": row["meta"]["label"], "n_tokens": row["meta"]["n_tokens"], **record})
-        print(f"{name} {number}/{len(rows)}: {record['read']} messages read, {record['seconds']:.1f} s", flush=True)
+        append(out, {"pair": key_of(row), **measure(ablator, number, row)})
+        print(f"{label} {number}/{len(rows)}", flush=True)
     return out
+
+
+def run_faithfulness(work: Path, name: str, prepared: Path, rows: list[dict], loaded, seed: int) -> Path:
+    def measure(ablator, number: int, row: dict) -> dict:
+        return {"gold": row["meta"]["label"], "n_tokens": row["meta"]["n_tokens"], **faithfulness(ablator, seed + number)}
+    return each_pair(work / f"{name}-faithfulness.jsonl", name, rows, prepared, loaded, measure)
 
 
 def run_hits(work: Path, dataset: str, rows: list[dict], prepared: Path, loaded) -> Path:
     """Leave-one-out (focus) rankings of gold-yes pairs' messages."""
-    out = work / f"{dataset}-focus-hits.jsonl"
-    if loaded is None:  # --report: tables from the pairs finished so far
-        return out
-    done, answer_ids = done_keys(out), loglik.answer_token_ids(loaded[0])
-    messages = evidence.conversations(prepared / "tables")
-    for number, row in enumerate(rows, start=1):
-        if tuple(key_of(row)) in done:
-            continue
+    def measure(ablator, number: int, row: dict) -> dict:
         started = time.perf_counter()
-        ablator = evidence.Ablator(*loaded, answer_ids, row, messages[row["meta"]["conversation_id"]])
-        append(out, {"pair": key_of(row), "scores": ablator.leave_one_out(), "seconds": round(time.perf_counter() - started, 3)})
-        print(f"{dataset} focus {number}/{len(rows)}", flush=True)
-    return out
+        return {"scores": ablator.leave_one_out(), "seconds": round(time.perf_counter() - started, 3)}
+    return each_pair(work / f"{dataset}-focus-hits.jsonl", f"{dataset} focus", rows, prepared, loaded, measure)
 
 
 def run_snippet_hits(work: Path, dataset: str, pairs: set, prepared: Path, loaded) -> Path:

@@ -269,7 +269,8 @@ def main(argv: list[str] | None = None) -> dict:
                                 "repair_items": imported["repairs"]},
     }
     for name, split_rows in rows.items():
-        write_jsonl(args.out / f"{name}.jsonl", split_rows)
+        if split_rows or name != TO_LABEL:  # to_label.jsonl only where some pair is unjudged
+            write_jsonl(args.out / f"{name}.jsonl", split_rows)
     for name in ("messages", "stances"):  # pseudonymised, as the rows name contributors: eval joins on these
         write_table(args.out / "tables" / f"{name}.jsonl", getattr(tables, name))
     stages.done("report and write")
