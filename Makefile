@@ -29,7 +29,7 @@ test:
 	bash scripts/setup.sh test
 	python -m pytest -q tests
 
-# The edit-test loop: everything not marked slow (no Axolotl training, no browser, no bench runs).
+# The edit-test loop: everything not marked slow (no Axolotl training, no bench runs).
 test-fast:
 	bash scripts/setup.sh test
 	python -m pytest -q -m "not slow" tests
