@@ -55,7 +55,7 @@ def test_every_dataset_has_every_run_on_the_same_pairs(quick):
                for name in ("bi-encoder-messages-1", "bi-encoder-messages-4")}
     assert windows == {"bi-encoder-messages-1": 1, "bi-encoder-messages-4": 4}
     table = (work / "runs" / "quality.md").read_text()
-    assert table.count("| always-yes |") == len(QUICK_DATASETS) and "| panel (ceiling) |" in table
+    assert table.count("\n| run | F1 [95% CI] |") == len(QUICK_DATASETS) and "| panel (ceiling) |" in table
 
 
 def test_a_rerun_skips_finished_runs(quick):
