@@ -58,7 +58,7 @@ def pipeline(tmp_path_factory, model_dir, demo_dir):
 def axolotl_dataset(pipeline):
     from datasets import load_from_disk
 
-    folders = [p for p in (pipeline["work"] / "axolotl").iterdir() if p.is_dir()]
+    folders = [p for p in Path(pipeline["config"]["dataset_prepared_path"]).iterdir() if p.is_dir()]
     assert len(folders) == 1, folders
     return load_from_disk(str(folders[0]))
 
