@@ -58,7 +58,7 @@ from bench import iac
 from bench.quality_table import result, write_results
 from core.cli import UserError, run_cli
 from core.jsonl import read_jsonl, write_jsonl
-from core.manifest import differences, manifest
+from core.manifest import differences, git_state, manifest
 from core.runs import prediction_row
 from prep.panel import human_level
 
@@ -398,7 +398,7 @@ def provenance(quick: bool) -> dict:
 
     import torch
 
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    commit = (git_state()["commit"] or "")[:7]
     return {"machine": f"{os.cpu_count()} CPU cores" + (", a GPU" if torch.cuda.is_available() else ", no GPU"),
             "commit": commit or "unknown", "quick": quick,
             **{package: version(package) for package in ("torch", "transformers", "sentence-transformers")}}

@@ -27,6 +27,7 @@ import zipfile
 from pathlib import Path
 
 from bench.gpu_day.configs import ORDER, data_dir_name, device_runs
+from core.manifest import git_state
 from plan.run_config import ROOT
 
 PACK = ROOT / ".gpu_day"
@@ -167,8 +168,7 @@ def main(argv: list[str] | None = None) -> None:
     runs = device_runs(PACK / "model", PACK / "data", PACK / "work", cpu=False, only=args.only)
     prepare(runs, PACK / "data")
     summary = size_check(PACK)
-    commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-    (PACK / "manifest.json").write_text(json.dumps({"commit": commit, **summary}, indent=2) + "\n")
+    (PACK / "manifest.json").write_text(json.dumps({"commit": git_state()["commit"] or "", **summary}, indent=2) + "\n")
 
 
 if __name__ == "__main__":
