@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -14,8 +15,8 @@ import pytest
 import yaml
 
 from bench.gpu_day import pack
-from bench.gpu_day.configs import CONFIGS, ORDER, PROBE, SKIPPED, STEPS, device_runs
-from plan.run_config import ROOT
+from bench.gpu_day.configs import CONFIGS, ORDER, PROBE, SKIPPED, STEPS, device_runs, rows_needed
+from plan.run_config import ROOT, load_run
 
 
 def test_bitsandbytes_keeps_only_the_device_cuda_library(tmp_path):
@@ -67,6 +68,31 @@ def test_device_yamls_change_only_what_one_gpu_forces(tmp_path):
             assert cfg.get(key) == original.get(key), (run.name, key)
     liger = next(r for r in device_runs(tmp_path, tmp_path, tmp_path, cpu=False) if r.name == "mistral_snippet_32k")
     assert liger.cfg["plugins"] == ["axolotl.integrations.liger.LigerPlugin", PROBE]
+
+
+def test_settings_test_inputs_are_the_packed_ones_where_they_cannot_be_made(tmp_path, monkeypatch):
+    """tests/test_gpu_mistral_settings.py's tokenizer and data: the pack's on the device, made here otherwise."""
+    from prep.mistral_tokenizer import COMPLETE_MARKER, DEFAULT_DIR
+
+    monkeypatch.setattr(pack, "PACK", tmp_path / "pack")
+    made = pack.mistral_tokenizer()  # nothing packed: made from mistral-common
+    assert made == ROOT / DEFAULT_DIR and (made / COMPLETE_MARKER).is_file()
+    shutil.copytree(made, tmp_path / "pack" / "tokenizer")
+    assert pack.mistral_tokenizer() == tmp_path / "pack" / "tokenizer"
+
+    run = load_run(CONFIGS / "mistral_snippet.yml")
+    built = pack.demo_slice(run, tmp_path / "built", made)  # lingua is here: prep.build, as the pack runs it
+    lengths = [json.loads(line)["meta"]["n_tokens"] for line in built.read_text().splitlines()]
+    assert built.parent.name == "mistral-snippets" and len(lengths) == rows_needed(run) == 24
+    assert lengths == sorted(lengths, reverse=True)
+    assert json.loads((built.parent / "prep_report.json").read_text())["settings"]["strategy"] == "snippets"
+
+    monkeypatch.setattr(pack, "prep_runs_here", lambda: False)  # the device: no lingua
+    with pytest.raises(FileNotFoundError, match="no lingua"):
+        pack.demo_slice(run, tmp_path / "unused", made)
+    shutil.copytree(built.parent, tmp_path / "pack" / "data" / "mistral-snippets")
+    assert pack.demo_slice(run, tmp_path / "unused", made) == tmp_path / "pack" / "data" / "mistral-snippets" / "train.jsonl"
+    assert not (tmp_path / "unused").exists()
 
 
 @pytest.mark.slow

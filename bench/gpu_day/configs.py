@@ -44,9 +44,11 @@ class DeviceRun:
     changes: list[str]
     data: Path  # the carried slice it trains on
 
-    @property
-    def rows_needed(self) -> int:
-        return self.run.micro_batch * self.run.accumulation * STEPS
+
+
+def rows_needed(run: Run) -> int:
+    """The rows its STEPS steps train on at one data-parallel rank."""
+    return run.micro_batch * run.accumulation * STEPS
 
 
 def data_dir_name(run: Run) -> str:

@@ -14,11 +14,15 @@
 Then the size check: the working tree (tracked and untracked-not-ignored files) plus `.gpu_day/`
 must fit the 64 MiB that travels with the command; over it, this exits 1 with the total and
 the largest things to drop. `manifest.json` records what was packed.
+
+`mistral_tokenizer` and `demo_slice` find the same inputs for tests/test_gpu_mistral_settings.py:
+the packed ones where they travelled (the device), else made here as the pack makes them.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import shutil
 import subprocess
@@ -26,9 +30,9 @@ import sys
 import zipfile
 from pathlib import Path
 
-from bench.gpu_day.configs import ORDER, data_dir_name, device_runs
+from bench.gpu_day.configs import ORDER, data_dir_name, device_runs, rows_needed
 from core.manifest import git_state
-from plan.run_config import ROOT
+from plan.run_config import ROOT, Run
 
 PACK = ROOT / ".gpu_day"
 WHEEL_LIST = Path(__file__).with_name("wheels.txt")
@@ -96,25 +100,49 @@ def tokenizer(folder: Path) -> None:
     shutil.copytree(source, folder)
 
 
-def prepare(runs, folder: Path) -> None:
+def prepare(runs: list[Run], folder: Path, tokenizer: Path) -> None:
     """Each run's data as its header prepares it, on the demo tables; the longest rows it trains on."""
     for run in runs:
-        name = data_dir_name(run.run)
+        name = data_dir_name(run)
         out = folder / name
         if (out / "train.jsonl").is_file():
             continue
         full = ROOT / "data" / "prepared" / "gpu-day" / name
         if not (full / "train.jsonl").is_file():
-            args = {**run.run.prep_args, "--messages": str(DEMO / "messages.jsonl"),
-                    "--stances": str(DEMO / "stances.jsonl"), "--tokenizer": str(folder.parent / "tokenizer"),
-                    "--out": str(full)}
+            args = {**run.prep_args, "--messages": str(DEMO / "messages.jsonl"),
+                    "--stances": str(DEMO / "stances.jsonl"), "--tokenizer": str(tokenizer), "--out": str(full)}
             subprocess.run([sys.executable, "-m", "prep.build", *[w for k, v in args.items() for w in (k, v) if w]],
                            cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
         rows = (full / "train.jsonl").read_text(encoding="utf-8").splitlines(keepends=True)
         rows.sort(key=lambda row: -json.loads(row)["meta"]["n_tokens"])
         out.mkdir(parents=True, exist_ok=True)
-        (out / "train.jsonl").write_text("".join(rows[:run.rows_needed]), encoding="utf-8")
+        (out / "train.jsonl").write_text("".join(rows[:rows_needed(run)]), encoding="utf-8")
         shutil.copy(full / "prep_report.json", out / "prep_report.json")
+
+
+def mistral_tokenizer() -> Path:
+    """Mistral's tokenizer folder: the packed copy where one travelled (the device has no mistral-common), else made here."""
+    from prep.mistral_tokenizer import COMPLETE_MARKER, DEFAULT_DIR, materialise
+
+    packed = PACK / "tokenizer"
+    return packed if (packed / COMPLETE_MARKER).is_file() else materialise(ROOT / DEFAULT_DIR)
+
+
+def prep_runs_here() -> bool:
+    """prep.build needs its language detector, which does not travel."""
+    return importlib.util.find_spec("lingua") is not None
+
+
+def demo_slice(run: Run, folder: Path, tokenizer: Path) -> Path:
+    """The run's train.jsonl as `prepare` makes it: made into `folder` where prep.build runs, else the packed one."""
+    if prep_runs_here():
+        prepare([run], folder, tokenizer)
+        return folder / data_dir_name(run) / "train.jsonl"
+    packed = PACK / "data" / data_dir_name(run) / "train.jsonl"
+    if not packed.is_file():
+        raise FileNotFoundError(f"{packed}: prep.build cannot run here (no lingua) and no run with this data was "
+                                "packed: run python -m bench.gpu_day.pack where it can")
+    return packed
 
 
 def tree_bytes() -> int:
@@ -166,7 +194,7 @@ def main(argv: list[str] | None = None) -> None:
         slim_bitsandbytes(PACK / "wheels")
     tokenizer(PACK / "tokenizer")
     runs = device_runs(PACK / "model", PACK / "data", PACK / "work", cpu=False, only=args.only)
-    prepare(runs, PACK / "data")
+    prepare([r.run for r in runs], PACK / "data", PACK / "tokenizer")
     summary = size_check(PACK)
     (PACK / "manifest.json").write_text(json.dumps({"commit": git_state()["commit"] or "", **summary}, indent=2) + "\n")
 

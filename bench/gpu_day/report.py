@@ -128,7 +128,8 @@ def markdown(result: dict) -> str:
     if settings:
         lines += ["", f"`tests/test_gpu_mistral_settings.py`: {settings['status']}"
                   + (f", needs {settings['needs']}" if settings.get("needs") else "")
-                  + (f": {settings['summary']}" if settings.get("summary") else "")]
+                  + (f": {settings['summary']}" if settings.get("summary") else "")
+                  + (f". {settings['note']}" if settings.get("note") else "")]
     return "\n".join(lines) + "\n"
 
 
