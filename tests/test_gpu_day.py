@@ -1,5 +1,6 @@
-"""bench/gpu_day: the pack step's wheel slimming and size limit, the device YAMLs, and a CPU dry run
-of the device command (a tiny Mistral with the real tokenizer, mistral_snippet_1gpu, 3 steps)."""
+"""bench/gpu_day: the pack step's wheel slimming and size limit, the device YAMLs, where the GPU settings test finds
+its tokenizer and data, and a CPU dry run of the device command (a tiny Mistral with the real tokenizer,
+mistral_snippet_1gpu, 3 steps)."""
 
 from __future__ import annotations
 
