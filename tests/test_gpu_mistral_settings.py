@@ -29,6 +29,7 @@ import pytest
 import torch
 import yaml
 
+from bench.gpu_day.configs import STEPS  # the steps the demo slice has rows for
 from bench.gpu_day.pack import demo_slice, mistral_tokenizer
 from plan.architecture import architecture
 from plan.data import read_samples
@@ -38,7 +39,6 @@ from plan.run_config import ROOT, Run, load_run
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 
 CONFIG = ROOT / "axolotl_configs" / "mistral_snippet.yml"
-STEPS = 3
 NOT_EXERCISED = ("ZeRO-3 with CPU offload not exercised: DeepSpeed is not installed, so the run trained on one "
                  "process without deepspeed and context_parallel_size")
 

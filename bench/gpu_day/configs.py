@@ -45,7 +45,6 @@ class DeviceRun:
     data: Path  # the carried slice it trains on
 
 
-
 def rows_needed(run: Run) -> int:
     """The rows its STEPS steps train on at one data-parallel rank."""
     return run.micro_batch * run.accumulation * STEPS
