@@ -29,6 +29,8 @@ class Common(BaseModel):
     aggregation: Literal[AGGREGATIONS] = "any-yes"
     max_train_questions: int | None = Field(None, ge=1, description="a seeded sample of the train questions; null: all")
     batch_size: int = Field(16, ge=1)
+    debate: bool = Field(False, description="a second stage fitted on dev over the debate's replies and level "
+                         "(encoders.debate); reads the prepared folder's tables")
 
 
 class CrossEncoderConfig(Common):

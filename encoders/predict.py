@@ -6,8 +6,9 @@
 RUN_DIR is an `encoders.train` run folder (run.json and the saved head or weights). Writes eval's
 run format (mode 'classifier', `p_yes`, the decision at the run's threshold; `message_scores`
 where the encoder reads the contributor's messages), so `eval.score --threshold` or as-predicted
-scoring reads it like any run. Message windows come from the prepared folder's tables, by
-default the `tables` folder beside DATA.
+scoring reads it like any run. Message windows and the replies the debate stage reads come from
+the prepared folder's tables, by default the `tables` folder beside DATA; with the debate stage,
+DATA must hold whole conversations (a pair's repliers are scored in the same call).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import torch
 
 from core.cli import UserError, run_cli
 from core.jsonl import write_jsonl
-from encoders import bi_encoder, cross_encoder, tfidf
+from encoders import bi_encoder, cross_encoder, debate, tfidf
 from encoders.config import CONFIGS
 from encoders.data import read_questions, with_windows
 from encoders.decide import prediction_rows
@@ -42,11 +43,13 @@ def main(argv: list[str] | None = None) -> int:
     record = json.loads(record_path.read_text(encoding="utf-8"))
     config = CONFIGS[record["kind"]](**record["settings"])
     questions, _ = read_questions(args.data, one_per_row=True)
+    tables = args.tables or args.data.parent / "tables"
     if getattr(config, "windows", "context") == "messages":
-        questions = with_windows(questions, read_windows(args.tables or args.data.parent / "tables"),
-                                 config.max_windows, str(args.data))
+        questions = with_windows(questions, read_windows(tables), config.max_windows, str(args.data))
     device = "cuda" if torch.cuda.is_available() else "cpu"
     fitted = MODULES[record["kind"]].load(args.run_dir, config, record["chosen_on_dev"], device)
+    if config.debate:
+        fitted = debate.load(fitted, args.run_dir, debate.reply_counts(tables), record["chosen_on_dev"])
     scores = fitted.message_scores(questions) if fitted.message_scores else None
     write_jsonl(args.out, prediction_rows(questions, fitted.p_yes(questions), record["threshold"], scores))
     print(f"{len(questions)} questions of {args.data} scored with {args.run_dir} -> {args.out}")

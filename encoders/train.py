@@ -3,8 +3,8 @@
     python -m encoders.train encoders/configs/cross_encoder.yml --data data/prepared/<name> \\
         --out runs/<run> [--set key=value ...]
 
-Trains on DATA/train.jsonl; picks the checkpoint (epoch, pooling, ...) and the P(yes)
-threshold on DATA/dev.jsonl (eval's contributor-level tuning under the config's aggregation);
+Trains on DATA/train.jsonl; picks the checkpoint (epoch, pooling, ...), fits the debate stage
+(`encoders.debate`, with `debate: true`) and the P(yes) threshold on DATA/dev.jsonl (eval's contributor-level tuning under the config's aggregation);
 writes OUT/dev_predictions.jsonl and OUT/predictions.jsonl (test) in eval's run format, mode
 'classifier', OUT/run.json and what `encoders.predict` needs to score other data with the same
 model, pooling and threshold. Score it like any run:
@@ -26,7 +26,7 @@ from transformers import set_seed
 from core.cli import run_cli
 from core.jsonl import write_jsonl
 from core.manifest import manifest
-from encoders import bi_encoder, cross_encoder, tfidf
+from encoders import bi_encoder, cross_encoder, debate, tfidf
 from encoders.config import load, model_path
 from encoders.data import SPLITS, read_split, sample, with_windows
 from encoders.decide import MODE, prediction_rows, tuned
@@ -64,7 +64,8 @@ def main(argv: list[str] | None = None) -> dict:
           f"{len(dev)} dev, {len(test)} test")
 
     started, cpu = time.perf_counter(), time.process_time()
-    fitted = MODULES[config.kind].fit(config, train, dev, device)
+    base = MODULES[config.kind].fit(config, train, dev, device)
+    fitted = debate.stage(base, dev, debate.reply_counts(args.data / "tables"), config.seed) if config.debate else base
     train_seconds, train_cpu = time.perf_counter() - started, time.process_time() - cpu
     threshold = tuned(dev, fitted.dev_p_yes, config.aggregation)
     started, cpu = time.perf_counter(), time.process_time()
@@ -74,7 +75,9 @@ def main(argv: list[str] | None = None) -> dict:
     args.out.mkdir(parents=True, exist_ok=True)
     write_jsonl(args.out / "dev_predictions.jsonl", rows(fitted, dev, fitted.dev_p_yes, threshold["value"]))
     write_jsonl(args.out / "predictions.jsonl", rows(fitted, test, test_p_yes, threshold["value"]))
-    MODULES[config.kind].save(fitted, args.out)
+    MODULES[config.kind].save(base, args.out)
+    if config.debate:
+        debate.save(fitted, args.out)
     run = {
         "model": config.model, "model_path": model_path(config.model), "kind": config.kind, "mode": MODE,
         "config": str(args.config), "overrides": args.set, "settings": config.model_dump(), "data": str(args.data),

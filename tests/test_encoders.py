@@ -10,20 +10,19 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from sentence_transformers import CrossEncoder
 
-import numpy as np
-
 from core.cli import UserError
 from core.runs import load_predictions, pair_key
-from encoders import bi_encoder, cross_encoder, predict, train
-from encoders.embedding_cache import cached_encode
-from encoders.windows import capped, contributor_windows
+from encoders import bi_encoder, cross_encoder, debate, predict, train
 from encoders.config import CrossEncoderConfig, load, load_weights, model_path
 from encoders.data import Question, read_questions, read_split
 from encoders.decide import prediction_rows
+from encoders.embedding_cache import cached_encode
+from encoders.windows import capped, contributor_windows
 from eval import score
 from eval.aggregate import contributor_pairs
 from eval.stats import tune_threshold
@@ -38,6 +37,7 @@ QUICK = {  # every config key a test shrinks, per config file
     "bi_encoder.yml": ["max_train_questions=48", "window_tokens=64", "window_overlap=8", "max_windows=3",
                        "contrastive_epochs=1", "regularisation=[0.1, 1.0]"],
     "bi_encoder_messages.yml": ["window_tokens=64", "max_windows=3", "regularisation=[0.1, 1.0]"],
+    "tfidf_messages.yml": ["regularisation=[1.0, 10.0]", "debate=true"],
     "modernbert.yml": ["max_train_questions=24", "max_length=1024", "epochs=2", "gradient_accumulation_steps=4",
                        "learning_rate=1e-3"],
 }
@@ -59,6 +59,17 @@ def prepared(tmp_path_factory, model_dir, demo_dir) -> Path:
                 "--strategy", "snippets", "--sequence-len", "512", "--over-budget", "exclude",
                 "--split", "0.6,0.2,0.2", "--out", str(work / "prepared")])
     return work / "prepared"
+
+
+@pytest.fixture(scope="module")
+def prepared_focus(prepared, model_dir) -> Path:
+    """The same conversations, one focus context per pair (what the debate stage reads), two in dev
+    (the stage is fitted out of fold by conversation)."""
+    out = prepared.parent / "prepared-focus"
+    build.main(["--messages", str(prepared.parent / "messages.jsonl"), "--stances", str(prepared.parent / "stances.jsonl"),
+                "--tokenizer", str(model_dir), "--strategy", "focus", "--sequence-len", "512", "--over-budget", "exclude",
+                "--split", "0.4,0.4,0.2", "--out", str(out)])
+    return out
 
 
 @pytest.fixture(scope="module")
@@ -85,12 +96,13 @@ def run_encoder(prepared: Path, out: Path, config_file: str, *extra: str) -> dic
 
 
 @pytest.fixture(scope="module")
-def runs(prepared, tiny_modernbert, tmp_path_factory) -> dict[str, tuple[Path, dict]]:
+def runs(prepared, prepared_focus, tiny_modernbert, tmp_path_factory) -> dict[str, tuple[Path, dict]]:
     out = tmp_path_factory.mktemp("runs")
-    return {name: (out / name, run_encoder(prepared, out / name, f"{name}.yml", *extra))
-            for name, extra in (("cross_encoder", ()), ("bi_encoder", ()),
-                                ("bi_encoder_messages", (f"embedding_cache={out / 'embeddings.sqlite'}",)),
-                                ("modernbert", (f"model={tiny_modernbert}",)))}
+    return {name: (out / name, run_encoder(data, out / name, f"{name}.yml", *extra))
+            for name, data, extra in (("cross_encoder", prepared, ()), ("bi_encoder", prepared, ()),
+                                      ("bi_encoder_messages", prepared, (f"embedding_cache={out / 'embeddings.sqlite'}",)),
+                                      ("modernbert", prepared, (f"model={tiny_modernbert}",)),
+                                      ("tfidf_messages", prepared_focus, ()))}
 
 
 def test_prompt_splits_into_context_and_question_exactly():
@@ -237,11 +249,11 @@ def test_contrastive_fine_tuning_lowers_its_loss_on_a_fixed_batch(prepared):
     assert loss(bi_encoder.contrastive(plain, batch, config, "cpu")) < loss(plain) - 0.01
 
 
-@pytest.mark.parametrize("name", ["cross_encoder", "bi_encoder", "bi_encoder_messages", "modernbert"])
-def test_each_encoder_predicts_every_pair_in_eval_run_format(prepared, runs, name):
+@pytest.mark.parametrize("name", ["cross_encoder", "bi_encoder", "bi_encoder_messages", "modernbert", "tfidf_messages"])
+def test_each_encoder_predicts_every_pair_in_eval_run_format(runs, name):
     out, run = runs[name]
     for split, file in (("dev", "dev_predictions.jsonl"), ("test", "predictions.jsonl")):
-        asked = [json.loads(line)["meta"] for line in (prepared / f"{split}.jsonl").read_text().splitlines()]
+        asked = [json.loads(line)["meta"] for line in (Path(run["data"]) / f"{split}.jsonl").read_text().splitlines()]
         predicted = load_predictions(out / file)
         assert [(pair_key(p), p["context_id"]) for p in predicted] == [(pair_key(m), m["context_id"]) for m in asked]
         assert all(p["mode"] == "classifier" and 0 <= p["p_yes"] <= 1 for p in predicted)
@@ -277,10 +289,10 @@ def test_modernbert_path_is_the_long_context_classifier(runs, tiny_modernbert):
     assert kept.startswith("[CLS] question [SEP]") and kept.endswith("word end [SEP]")  # the context's end is kept
 
 
-@pytest.mark.parametrize("name", ["cross_encoder", "bi_encoder", "bi_encoder_messages"])
-def test_predict_applies_a_run_to_new_data_as_the_run_did(prepared, runs, name, tmp_path):
+@pytest.mark.parametrize("name", ["cross_encoder", "bi_encoder", "bi_encoder_messages", "tfidf_messages"])
+def test_predict_applies_a_run_to_new_data_as_the_run_did(runs, name, tmp_path):
     out, run = runs[name]
-    count = predict.main([str(out), "--data", str(prepared / "test.jsonl"), "--out", str(tmp_path / "again.jsonl")])
+    count = predict.main([str(out), "--data", str(Path(run["data"]) / "test.jsonl"), "--out", str(tmp_path / "again.jsonl")])
     again, before = load_predictions(tmp_path / "again.jsonl"), load_predictions(out / "predictions.jsonl")
     assert count == len(before) and [pair_key(p) for p in again] == [pair_key(p) for p in before]
     assert [p["p_yes"] for p in again] == pytest.approx([p["p_yes"] for p in before], abs=1e-5)
@@ -331,3 +343,46 @@ def test_the_embedding_cache_embeds_each_window_once(tmp_path):
     assert first.tolist() == [[1, 1], [2, 1], [1, 1]] and again.tolist() == [[2, 1], [3, 1]]
     cached_encode(cache, "other model", 64, ["a"], encode)
     assert calls[-1] == ["a"]  # keyed by model too
+
+
+def test_the_debate_stage_reads_each_contributor_against_the_debate_and_those_they_reply_to(tmp_path):
+    messages = [{"conversation_id": "c", "message_id": str(i), "author": author, "reply_to": parent}
+                for i, (author, parent) in enumerate([("A", None), ("B", "0"), ("A", "1"), ("C", "0"), ("B", "1")])]
+    write_rows(tmp_path / "messages.jsonl", messages)
+    replies = debate.reply_counts(tmp_path)  # B->A, A->B, C->A; B's reply to itself is no exchange
+    assert replies[("c", "A")] == {"B": 2, "C": 1} and replies[("c", "B")] == {"A": 2} and ("c", "D") not in replies
+    questions = [Question("", "", 1, {"conversation_id": "c", "statement_id": "s", "contributor": who})
+                 for who in ("A", "B", "C", "D")]
+    p_yes = np.array([0.9, 0.2, 0.5, 0.5])
+    logits = np.log(p_yes / (1 - p_yes))
+    centred = logits - logits.mean()
+    x = debate.features(questions, p_yes, replies)
+    assert x[:, 0] == pytest.approx(logits) and x[:, 1] == pytest.approx(centred)
+    assert x[0, 2] == pytest.approx((2 * centred[1] + centred[2]) / 3)  # weighted by replies exchanged
+    assert x[1, 2] == pytest.approx(centred[0]) and x[3, 2] == 0  # D exchanged no reply: no information
+    with pytest.raises(UserError, match="one question per"):
+        debate.features(questions + questions[:1], np.append(p_yes, 0.9), replies)
+
+
+def test_a_debate_run_saves_its_stage_and_tunes_its_threshold_on_its_dev_answers(runs):
+    out, run = runs["tfidf_messages"]
+    assert set(run["chosen_on_dev"]["debate"]) == {*debate.FEATURES, "intercept"} and (out / debate.FILE).is_file()
+    dev = load_predictions(out / "dev_predictions.jsonl")
+    assert run["threshold"] == tune_threshold(dev, "any-yes")["value"]
+
+
+def test_a_message_encoder_run_is_its_own_evidence(prepared, runs, tmp_path):
+    from eval import evidence
+
+    out, _ = runs["bi_encoder_messages"]
+    found = evidence.main([str(out), "--tables", str(prepared / "tables"), "--out", str(tmp_path / "evidence.jsonl")])
+    predicted = {pair_key(p): p for p in load_predictions(out / "predictions.jsonl")}
+    assert {pair_key(e) for e in found} == set(predicted) and all(e["source"] == "message-scores" for e in found)
+    for pair in found:
+        prediction = predicted[pair_key(pair)]
+        assert pair["answer"] == prediction["prediction"] and pair["p_yes"] == prediction["p_yes"]
+        ranked = [m["message_id"] for m in pair["messages"]]
+        scores = {s["message_id"]: s["score"] for s in prediction["message_scores"]}
+        assert set(ranked) == set(scores)  # every message the encoder read, and only those
+        order = [scores[m] for m in ranked]  # a "yes" leads with its highest-scoring message, a "no" with its lowest
+        assert order == sorted(order, reverse=pair["answer"] == "yes")
