@@ -16,7 +16,8 @@ the same test pairs, with every P(yes) threshold tuned on dev and frozen (`eval.
     smollm2-zero-shot   SmolLM2-135M-Instruct, P(yes) by label log-likelihood, on snippets
     smollm2-lora        the same after `axolotl train axolotl_configs/smollm2_quality.yml` on a
                         seeded sample of train snippets, half "yes", half "no"
-    smollm2-*-focus     the two above on focus contexts (one row per contributor, 512 tokens)
+    smollm2-*-focus     the two above on focus contexts (one row per contributor, 512 tokens; on IAC
+                        2,048 tokens, zero-shot only, on the seeded sample of pairs)
     cross-encoder       MiniLM cross-encoder on snippets, "yes" weighted (`encoders/configs/cross_encoder.yml`)
     bi-encoder          MiniLM embeddings + logistic regression on focus contexts
     bi-encoder-messages the same on every message of the contributor (with what it replies to),
@@ -24,13 +25,15 @@ the same test pairs, with every P(yes) threshold tuned on dev and frozen (`eval.
                         1 or 4 windows (the 16 longest messages by default): the window curve
     tfidf-messages      the lexical reference: TF-IDF of every message of the contributor, a logistic
                         regression per statement (`encoders/configs/tfidf_messages.yml`)
+    *-debate            the run above it followed by the debate stage (`encoders.debate`, fitted on
+                        dev): the contributor against the debate's level, and against whom they reply to
     panel (ceiling)     every annotator vote on the test pairs against the majority of the others
 
 Snippet runs answer per message and aggregate any-yes per contributor. The LLM scores about
-0.75 s per snippet on 2 quiet CPU cores, so dev and test are a seeded sample of pairs, stratified
-by label (--dev-pairs, --test-pairs; 0 = all); every run sees the same sample, and the pairs
-outside it are counted in the results; IAC's rows score every pair. Rows a dataset does not
-measure are listed with why.
+0.75 s per snippet on 2 quiet CPU cores, so its rows score a seeded sample of dev and test pairs,
+stratified by label (--dev-pairs, --test-pairs; 0 = all), the same sample for every LLM row, the
+pairs outside it counted in the results. The floors, encoders and the panel score every pair (an
+encoder scores a pair in well under a second). Rows a dataset does not measure are listed with why.
 
 A finished run is reused only while its manifest (`core.manifest`: the run's definition and
 config files, the prepared data it read, the seed, the package versions) matches what it would be
@@ -74,13 +77,14 @@ PREPS = {  # prepared-data variant -> prep.build options
 }
 IAC_PREPS = {"focus": ["--strategy", "focus", "--sequence-len", "2048"]}  # rows for the questions; 10 of 7,070 pairs over
 EMBEDDINGS = "embeddings.sqlite"  # in the data folder: window embeddings shared by every run and dataset
-LLM_ON_IAC = ("not measured on IAC: SmolLM2 on a debate's 2,048- or 8,192-token focus context costs an estimated 5 s "
-              "or 25 s and more of 2 CPU cores per contributor (prefix-cached scoring; 0.75 s per 384-token snippet "
-              "measured), so the 595 (iac) or 882 (iac-new-topic) test contributors take 50 minutes to 6 hours per "
-              "run, dev as much again, and each LoRA run about 60 minutes of training more")
-NOT_ON_IAC = {"cross-encoder": "not measured on IAC: snippets are one row per message (23,706), about 2,000 CPU s "
-                               "to score dev and test at the measured 0.085 s a snippet, training apart; the readers "
-                               "of every message (TF-IDF, the message bi-encoder) stand in for it"}
+SNIPPETS_ON_IAC = ("not measured on IAC: snippets are one row per message (23,706 in all), at the measured 0.75 s "
+                   "(SmolLM2) or 0.085 s (cross-encoder) a snippet hours of CPU to score dev and test, training apart; "
+                   "the focus rows and the readers of every message (TF-IDF, the message bi-encoder) stand in")
+NOT_ON_IAC = {"smollm2-zero-shot": SNIPPETS_ON_IAC, "smollm2-lora": SNIPPETS_ON_IAC, "cross-encoder": SNIPPETS_ON_IAC,
+              "smollm2-lora-focus": "not measured on IAC: LoRA on 2,048-token focus contexts, an estimated 20 minutes "
+                                    "of 2 quiet CPU cores for its 48 steps (6-8 s a step measured at about 600 tokens, "
+                                    "scaled by tokens) and its scoring as much as the zero-shot row's, did not fit "
+                                    "beside the other runs on 2 cores"}
 IAC_ONLY = ("measured on IAC only: a reader of every message of a contributor, made for long debates; on these "
             "short threads a contributor writes one or two messages, which the snippet and focus encoders read whole")
 ENV = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",  # axolotl calls accelerate
@@ -99,22 +103,34 @@ class Run:
     datasets: tuple[str, ...] = tuple(DATASETS)  # where it is measured
     overrides: tuple[str, ...] = field(default=())  # encoders.train --set overrides, always
 
+    @property
+    def sampled(self) -> bool:
+        """The LLM rows score a seeded sample of dev and test pairs (--dev-pairs, --test-pairs) where a
+        dataset's prep makes many rows a pair (snippets); the floors and encoders score every pair."""
+        return self.kind == "llm"
+
 
 MESSAGES = "encoders/configs/bi_encoder_messages.yml"
+TFIDF = "encoders/configs/tfidf_messages.yml"
 RUNS = (
     Run("always-yes", "focus", "constant"),
     Run("statement-prior", "focus", "prior"),
     Run("smollm2-zero-shot", "snippets", "llm", datasets=SHORT),
     Run("smollm2-lora", "snippets", "llm", "lora", datasets=SHORT),
-    Run("smollm2-zero-shot-focus", "focus", "llm", datasets=SHORT),
+    Run("smollm2-zero-shot-focus", "focus", "llm", datasets=(*SHORT, *iac.DATASETS)),
     Run("smollm2-lora-focus", "focus", "llm", "lora", datasets=SHORT),
     Run("cross-encoder", "snippets", "encoder", "encoders/configs/cross_encoder.yml", ("epochs=1",), datasets=SHORT),
-    Run("tfidf-messages", "focus", "encoder", "encoders/configs/tfidf_messages.yml", datasets=tuple(iac.DATASETS)),
+    Run("tfidf-messages", "focus", "encoder", TFIDF, datasets=tuple(iac.DATASETS)),
+    Run("tfidf-messages-debate", "focus", "encoder", TFIDF, datasets=tuple(iac.DATASETS), overrides=("debate=true",)),
     Run("bi-encoder-messages-1", "focus", "encoder", MESSAGES, datasets=tuple(iac.DATASETS), overrides=("max_windows=1",)),
     Run("bi-encoder-messages-4", "focus", "encoder", MESSAGES, datasets=tuple(iac.DATASETS), overrides=("max_windows=4",)),
     Run("bi-encoder-messages", "focus", "encoder", MESSAGES, ("max_windows=2",), datasets=tuple(iac.DATASETS)),
+    Run("bi-encoder-messages-debate", "focus", "encoder", MESSAGES, ("max_windows=2",), datasets=tuple(iac.DATASETS),
+        overrides=("debate=true",)),
     Run("bi-encoder", "focus", "encoder", "encoders/configs/bi_encoder.yml"),
 )
+
+RUN_BY_NAME = {run.name: run for run in RUNS}
 
 
 def call(args: list[str], log: Path) -> float:
@@ -180,11 +196,12 @@ def sample(labels: dict, size: int, seed: int | None, yes_share: float | None = 
     return set(strata["yes"][:yes] + strata["no"][:size - yes])
 
 
-def evaluation_sets(prepared: dict[str, Path], sample_pairs: dict[str, int], seed: int | None) -> tuple[dict[str, Path], dict]:
-    """Dev and test restricted to the pairs every prep variant kept, then to a seeded sample;
-    train stays whole. Returns a data folder per variant and the counts."""
+def evaluation_sets(prepared: dict[str, Path], sample_pairs: dict[str, int], seed: int | None,
+                    name: str) -> tuple[dict[str, Path], dict]:
+    """Dev and test restricted to the pairs every prep variant kept, then to a seeded sample (0:
+    every pair); train stays whole. Returns a data folder `name` per variant and the counts."""
     counts = {}
-    folders = {prep: folder / "evaluation" for prep, folder in prepared.items()}
+    folders = {prep: folder / name for prep, folder in prepared.items()}
     for split in ("dev", "test"):
         rows = {prep: read_jsonl(folder / f"{split}.jsonl") for prep, folder in prepared.items()}
         labels = {pair_key(r): r["meta"]["label"] for prep_rows in rows.values() for r in prep_rows}
@@ -348,9 +365,13 @@ def main(argv: list[str] | None = None) -> dict:
     for dataset in args.datasets:
         preps = IAC_PREPS if dataset in iac.DATASETS else PREPS
         prepared = {prep: prepare(dataset, prep, data_root, args.quick, args.seed) for prep in preps}
-        pairs = {"dev": 0, "test": 0} if dataset in iac.DATASETS else sample_pairs  # encoders and floors: all
-        folders[dataset], evaluation[dataset] = evaluation_sets(prepared, pairs, None if args.quick else args.seed)
-        evaluation[dataset]["panel"] = panel_ceiling(next(iter(folders[dataset].values())))
+        seed = None if args.quick else args.seed
+        every, evaluation[dataset] = evaluation_sets(prepared, {"dev": 0, "test": 0}, seed, "evaluation")
+        folders[dataset] = {False: every, True: every}  # sampled? -> data folder per prep variant
+        if any(run.sampled and dataset in run.datasets for run in RUNS):
+            folders[dataset][True], evaluation[dataset]["sample"] = evaluation_sets(prepared, sample_pairs, seed,
+                                                                                     "evaluation-sample")
+        evaluation[dataset]["panel"] = panel_ceiling(next(iter(every.values())))
     results, failed, refused = {dataset: {} for dataset in args.datasets}, [], []
     # Run by run, the LLM runs first, the cheap ones last. --runs chooses what is trained; the table
     # keeps every finished run of these datasets, so training one row does not drop the others.
@@ -359,7 +380,8 @@ def main(argv: list[str] | None = None) -> dict:
             run_dir = work / dataset / run.name
             if dataset not in run.datasets:
                 continue
-            current = run_manifest(run, folders[dataset][run.prep], args.quick, args.seed)
+            data = folders[dataset][run.sampled][run.prep]
+            current = run_manifest(run, data, args.quick, args.seed)
             changed = stale(run_dir, current) if run.name in args.runs else []
             if changed and args.no_rerun:
                 refused.append(f"{dataset} / {run.name}: {', '.join(changed)}")
@@ -371,7 +393,7 @@ def main(argv: list[str] | None = None) -> dict:
             try:
                 if run.name in args.runs and not (run_dir / "timing.json").exists():
                     print(f"{dataset} / {run.name} ...", flush=True)
-                    execute(run, folders[dataset][run.prep], run_dir, args.quick, args.seed, current)
+                    execute(run, data, run_dir, args.quick, args.seed, current)
             except RuntimeError as error:  # one failed run leaves the others' results standing
                 failed.append(f"{dataset} / {run.name}: {error}")
                 continue
@@ -387,8 +409,8 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 def section(dataset: str, runs: dict, evaluation: dict, settings: dict) -> dict:
-    not_measured = {run.name: IAC_ONLY if dataset not in iac.DATASETS else LLM_ON_IAC if run.kind == "llm"
-                    else NOT_ON_IAC[run.name] for run in RUNS if dataset not in run.datasets}
+    not_measured = {run.name: IAC_ONLY if dataset not in iac.DATASETS else NOT_ON_IAC[run.name]
+                    for run in RUNS if dataset not in run.datasets}
     return {"settings": settings, "evaluation": evaluation, "runs": runs, "not_measured": not_measured}
 
 

@@ -55,14 +55,20 @@ def dataset_section(name: str, section: dict) -> list[str]:
     lines = [f"## {name}", ""]
     if section.get("note"):
         lines += [section["note"], ""]
+    sample = section["evaluation"].get("sample")
+    sampled = (f" The rows marked * (the LLM's) score a seeded sample of {sample['test']['pairs']} of these test pairs "
+               f"({sample['test']['yes']} yes, {sample['test']['conversations']} conversations) and "
+               f"{sample['dev']['pairs']} dev pairs ({sample['dev']['yes']} yes): at about 0.75 s a snippet, every "
+               f"pair would cost hours of CPU; the rest score every pair." if sample else "")
     lines += [f"Test: {test['pairs']} pairs ({test['yes']} yes) in {test['conversations']} conversations; "
-              f"{test['left_out_by_sample']} test pairs outside the sample, "
               f"{sum(test['left_out_not_in_every_prep'].values())} not kept by every prep variant. "
-              f"Dev (threshold tuning): {dev['pairs']} pairs ({dev['yes']} yes) in {dev['conversations']} conversations.", "",
+              f"Dev (threshold tuning): {dev['pairs']} pairs ({dev['yes']} yes) in {dev['conversations']} conversations."
+              + sampled, "",
               "| run | F1 [95% CI] | precision | recall | accuracy | MCC [95% CI] | ROC AUC [95% CI] | pairs | train s | score s | commit |",
               "|---|---|---|---|---|---|---|---|---|---|---|"]
     for run, r in section["runs"].items():
-        lines.append(f"| {run} | {with_interval(r['f1'], r['f1_ci'])} | {r['precision']:.3f} | {r['recall']:.3f} | "
+        marked = "*" if sample and r["n"] < test["pairs"] else ""
+        lines.append(f"| {run}{marked} | {with_interval(r['f1'], r['f1_ci'])} | {r['precision']:.3f} | {r['recall']:.3f} | "
                      f"{r['accuracy']:.3f} | {with_interval(r['mcc'], r['mcc_ci'])} | "
                      f"{with_interval(r['roc_auc'], r['roc_auc_ci'])} | {r['n']} | {r['train_seconds']:.0f} | "
                      f"{r['score_seconds']:.0f} | {r.get('commit') or '–'} |")

@@ -27,7 +27,7 @@ def quick(tmp_path_factory):
     return work, argv, quality.main(argv)
 
 
-def test_every_dataset_has_every_run_on_the_same_pairs(quick):
+def test_every_dataset_has_every_run_on_every_pair_or_the_llm_sample(quick):
     work, _, results = quick
     written = json.loads((work / "runs" / "quality.json").read_text())["datasets"]
     assert {d: s["runs"] for d, s in written.items()} == json.loads(json.dumps(results))
@@ -36,7 +36,10 @@ def test_every_dataset_has_every_run_on_the_same_pairs(quick):
         runs = section["runs"]
         assert list(runs) == [run.name for run in quality.RUNS if dataset in run.datasets]
         assert set(section["not_measured"]) == {run.name for run in quality.RUNS if dataset not in run.datasets}
-        assert len({r["n"] for r in runs.values()}) == 1, f"{dataset}: runs scored on different pairs"
+        sample = section["evaluation"].get("sample")
+        for sampled, evaluation in ((False, section["evaluation"]), (True, sample)):
+            scored = {name: r["n"] for name, r in runs.items() if quality.RUN_BY_NAME[name].sampled == sampled}
+            assert set(scored.values()) == ({evaluation["test"]["pairs"]} if scored else set()), (dataset, scored)
         for name, r in runs.items():
             assert r["f1_ci"][0] <= r["f1"] <= r["f1_ci"][1] and r["mcc_ci"][0] <= r["mcc"] <= r["mcc_ci"][1], name
             assert (r["roc_auc"] is None) == (name == "always-yes"), name  # every model gives P(yes)
@@ -48,7 +51,8 @@ def test_every_dataset_has_every_run_on_the_same_pairs(quick):
         assert floor["f1"] == pytest.approx(2 * floor["precision"] / (1 + floor["precision"]))
         assert all(r["train_seconds"] > 0 for name, r in runs.items() if "lora" in name or "encoder" in name)
     iac = written["iac"]
-    assert iac["evaluation"]["test"]["left_out_by_sample"] == 0  # every IAC test pair
+    assert "sample" not in iac["evaluation"]  # no LLM row there: every IAC test pair
+    assert written["csd"]["evaluation"]["sample"]["test"]["pairs"] < written["csd"]["evaluation"]["test"]["pairs"]
     assert iac["evaluation"]["panel"]["estimator"] == "pooled" and 0 < iac["evaluation"]["panel"]["f1"] <= 1
     assert written["rumoureval"]["evaluation"]["panel"] is None  # one label per pair: no panel
     windows = {name: json.loads((work / "runs" / "iac" / name / "run.json").read_text())["settings"]["max_windows"]
