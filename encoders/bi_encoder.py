@@ -24,7 +24,6 @@ import tempfile
 from pathlib import Path
 
 import joblib
-
 import numpy as np
 from datasets import Dataset
 from sentence_transformers import SentenceTransformer, SentenceTransformerTrainer, SentenceTransformerTrainingArguments
@@ -35,10 +34,10 @@ from sklearn.preprocessing import StandardScaler
 
 from encoders.config import SPECIAL_TOKENS, BiEncoderConfig, load_weights
 from encoders.data import Question
-from encoders.embedding_cache import cached_encode
 from encoders.decide import tuned
+from encoders.embedding_cache import cached_encode
 from encoders.fitted import Fitted
-
+from encoders.windows import best_per_message
 
 
 def windows(offsets: list[tuple[int, int]], text: str, size: int, overlap: int, limit: int | None) -> list[str]:
@@ -89,11 +88,7 @@ def message_scores(head: Pipeline, embedded: Embedded, questions: list[Question]
     for u, windows, question in zip(embedded.u, embedded.windows, questions):
         us = np.repeat(u[None, :], len(windows), axis=0)
         p_yes = head.predict_proba(np.hstack([us, windows, np.abs(us - windows), us * windows]))[:, 1]
-        best = {}
-        for window, p in zip(question.windows, p_yes):
-            for message_id in window.message_ids:
-                best[message_id] = max(best.get(message_id, 0.0), float(p))
-        scores.append([{"message_id": m, "score": round(s, 6)} for m, s in sorted(best.items(), key=lambda i: (-i[1], i[0]))])
+        scores.append(best_per_message(question.windows, p_yes))
     return scores
 
 

@@ -6,12 +6,14 @@ TfidfVectorizer, fitted on the train questions' documents). Logistic regression 
 document in a shared block and again in its statement's own block: one weight vector per
 statement, so that a word that says "yes" to one side of a topic can say "no" to the other; a
 statement train never saw has only the shared block. C is chosen on dev (contributor-level F1).
-Seconds of CPU for a whole debate corpus: the cheap end of the comparison.
+Seconds of CPU for a whole debate corpus: the cheap end of the comparison. Each message scored
+alone (the same head on a document of that message) is the run's evidence (`message_scores`).
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import joblib
@@ -24,6 +26,7 @@ from encoders.config import TfidfConfig
 from encoders.data import Question
 from encoders.decide import tuned
 from encoders.fitted import Fitted
+from encoders.windows import best_per_message
 
 HEADER = re.compile(r"^\[\d+\] \d{4}-\d\d-\d\d \d\d:\d\d .*?(?: \(reply to \[\d+\]\))?: ")
 
@@ -53,9 +56,17 @@ class Features:
         return sparse.hstack(blocks).tocsr()
 
 
+def message_scores(features: Features, head: LogisticRegression, questions: list[Question]) -> list[list[dict]]:
+    """Per question: each of the contributor's messages scored as if it were all they wrote."""
+    alone = [replace(q, windows=(window,)) for q in questions for window in q.windows]
+    p_yes = iter(head.predict_proba(features(alone))[:, 1]) if alone else iter(())
+    return [best_per_message(q.windows, [next(p_yes) for _ in q.windows]) for q in questions]
+
+
 def scorer(features: Features, head: LogisticRegression, chosen: dict, dev_p_yes=None, history=()) -> Fitted:
     return Fitted(p_yes=lambda questions: head.predict_proba(features(questions))[:, 1], dev_p_yes=dev_p_yes,
-                  chosen=chosen, history=list(history), model={"features": features, "head": head})
+                  chosen=chosen, history=list(history), model={"features": features, "head": head},
+                  message_scores=lambda questions: message_scores(features, head, questions))
 
 
 def fit(config: TfidfConfig, train: list[Question], dev: list[Question], device: str) -> Fitted:

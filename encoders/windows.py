@@ -51,6 +51,16 @@ def contributor_windows(messages: list[dict]) -> dict[tuple[str, str], list[Wind
     return dict(windows)
 
 
+def best_per_message(windows: list[Window], p_yes) -> list[dict]:
+    """Each message in `windows` with the best P(yes) of a window holding it, highest first: the
+    `message_scores` of an encoder that scores message windows (evidence, `eval.evidence`)."""
+    best = {}
+    for window, p in zip(windows, p_yes):
+        for message_id in window.message_ids:
+            best[message_id] = max(best.get(message_id, 0.0), float(p))
+    return [{"message_id": m, "score": round(s, 6)} for m, s in sorted(best.items(), key=lambda i: (-i[1], i[0]))]
+
+
 def capped(windows: list[Window], limit: int | None) -> list[Window]:
     """The `limit` longest windows (all with None), in conversation order."""
     if limit is None or len(windows) <= limit:

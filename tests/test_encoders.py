@@ -259,7 +259,7 @@ def test_each_encoder_predicts_every_pair_in_eval_run_format(runs, name):
         assert all(p["mode"] == "classifier" and 0 <= p["p_yes"] <= 1 for p in predicted)
         assert all(p["prediction"] == ("yes" if p["p_yes"] >= run["threshold"] else "no") for p in predicted)
     assert run["threshold"] == tune_threshold(load_predictions(out / "dev_predictions.jsonl"), "any-yes")["value"]
-    assert run["train_seconds"] > 0 and run["score_seconds"] > 0
+    assert run["train_seconds"] > 0 and run["score_seconds"] >= 0  # TF-IDF scores a few pairs within 5 ms
     assert run["device"] == ("cuda" if torch.cuda.is_available() else "cpu")
     limit, available = run["settings"]["max_train_questions"], run["questions"]["train"]["questions"]
     assert run["questions"]["train_used"] == (limit or available) and (limit is None or limit < available)
@@ -371,16 +371,18 @@ def test_a_debate_run_saves_its_stage_and_tunes_its_threshold_on_its_dev_answers
     assert run["threshold"] == tune_threshold(dev, "any-yes")["value"]
 
 
-def test_a_message_encoder_run_is_its_own_evidence(prepared, runs, tmp_path):
+@pytest.mark.parametrize("name", ["bi_encoder_messages", "tfidf_messages"])
+def test_a_message_encoder_run_is_its_own_evidence(runs, name, tmp_path):
     from eval import evidence
 
-    out, _ = runs["bi_encoder_messages"]
-    found = evidence.main([str(out), "--tables", str(prepared / "tables"), "--out", str(tmp_path / "evidence.jsonl")])
+    out, run = runs[name]
+    tables = Path(run["data"]) / "tables"
+    found = evidence.main([str(out), "--tables", str(tables), "--out", str(tmp_path / "evidence.jsonl")])
     predicted = {pair_key(p): p for p in load_predictions(out / "predictions.jsonl")}
     assert {pair_key(e) for e in found} == set(predicted) and all(e["source"] == "message-scores" for e in found)
     for pair in found:
         prediction = predicted[pair_key(pair)]
-        assert pair["answer"] == prediction["prediction"] and pair["p_yes"] == prediction["p_yes"]
+        assert pair["answer"] == prediction["prediction"] and pair["p_yes"] == pytest.approx(prediction["p_yes"])
         ranked = [m["message_id"] for m in pair["messages"]]
         scores = {s["message_id"]: s["score"] for s in prediction["message_scores"]}
         assert set(ranked) == set(scores)  # every message the encoder read, and only those
