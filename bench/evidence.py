@@ -25,7 +25,9 @@ comment; favour / against / none); the importers keep only the contributor label
 labels are read here from the source files. On the pairs of every split (the model is zero-shot:
 it trained on none) whose gold is "yes" and whose contributor has at least 2 messages read: how often the top-ranked message is one of their
 support / favour messages, beside a random ranking (its expected hit@1: the share of such
-messages among those read).
+messages among those read). Where `python -m bench.quality` has trained its cross-encoder on the
+dataset (runs/quality/), its snippet P(yes) on every gold-yes test pair with 2 or more snippets is
+scored the same way: the evidence of a model that learned the task.
 
 The review page of the demo run (zero-shot, `eval.predict --evidence`, then `eval.review`) is
 photographed in headless Chromium with its most doubtful pair open: bench/results/review_page.png.
@@ -59,6 +61,7 @@ from prep.tables import read_rows
 DATA = ROOT / "data" / "prepared" / "evidence"
 WORK = ROOT / "runs" / "evidence"
 RESULTS = ROOT / "bench" / "results"
+QUALITY_RUNS = ROOT / "runs" / "quality"  # bench.quality's runs: its trained cross-encoder's snippets, where run
 IAC = ROOT.parent / "shared" / "data" / "iac-4forums-dev"
 KS = (1, 3)
 RESAMPLES = 2000
@@ -177,13 +180,12 @@ def each_pair(out: Path, label: str, rows: list[dict], prepared: Path, loaded, m
     """One JSON line of `measure(ablator, number, row)` per pair not yet in `out` (resumable)."""
     if loaded is None:  # --report: tables from the pairs finished so far
         return out
-    done, answer_ids = done_keys(out), loglik.answer_token_ids(loaded[0])
+    done, ablator = done_keys(out), evidence.llm_ablator(*loaded)
     messages = evidence.conversations(prepared / "tables")
     for number, row in enumerate(rows, start=1):
         if tuple(key_of(row)) in done:
             continue
-        ablator = evidence.Ablator(*loaded, answer_ids, row, messages[row["meta"]["conversation_id"]])
-        append(out, {"pair": key_of(row), **measure(ablator, number, row)})
+        append(out, {"pair": key_of(row), **measure(ablator(row, messages[row["meta"]["conversation_id"]]), number, row)})
         print(f"{label} {number}/{len(rows)}", flush=True)
     return out
 
@@ -221,6 +223,18 @@ def run_snippet_hits(work: Path, dataset: str, pairs: set, prepared: Path, loade
                   for r in rows}
         append(out, {"pair": list(key), "scores": scores})
         print(f"{dataset} snippets {number}/{len(by_pair)}", flush=True)
+    return out
+
+
+def trained_hits(work: Path, dataset: str, predictions: Path) -> Path:
+    """The snippet P(yes) of bench.quality's trained cross-encoder, on its test pairs with gold yes
+    and at least 2 snippets: the evidence of a model that learned the task (no model run here)."""
+    by_pair = defaultdict(dict)
+    for row in read_jsonl(predictions):
+        if row["gold"] == "yes":
+            by_pair[tuple(key_of(row))][row["meta"]["message_id"]] = row["p_yes"]
+    out = work / f"{dataset}-cross-encoder-hits.jsonl"
+    write_jsonl(out, [{"pair": list(key), "scores": scores} for key, scores in sorted(by_pair.items()) if len(scores) >= 2])
     return out
 
 
@@ -331,7 +345,8 @@ def markdown(results: dict) -> str:
     lines += ["", "## Agreement with message labels (hit@1)", "",
               "Pairs of every split (zero-shot: none trained on) with gold yes and at least 2 messages read: is the top-ranked message one the "
               "annotators labelled support (RumourEval) / favour (CSD)? Random: the expected hit@1 of a random "
-              "ranking (share of such messages).", "",
+              "ranking (share of such messages). cross-encoder (trained): `bench.quality`'s cross-encoder, its snippet P(yes) on "
+              "the test pairs (it trained on the train split).", "",
               "| data | evidence | pairs | hit@1 | random | hit@1 - random |", "|---|---|---|---|---|---|"]
     for name, table in results["hits"].items():
         dataset, source = name.split("/")
@@ -375,6 +390,10 @@ def main(argv: list[str] | None = None) -> dict:
                              ("snippets", run_snippet_hits(work, dataset, {tuple(key_of(r)) for r in rows}, snippets, loaded))):
             if done.is_file():
                 hits[f"{dataset}/{source}"] = hits_table(done, labels, IN_FAVOUR[dataset])
+        trained = QUALITY_RUNS / dataset / "cross-encoder" / "predictions.jsonl"
+        if trained.is_file():
+            hits[f"{dataset}/cross-encoder (trained)"] = hits_table(trained_hits(work, dataset, trained), labels,
+                                                                    IN_FAVOUR[dataset])
     results = {"command": "python -m bench.evidence" + (" --quick" if args.quick else ""), "settings": vars(args),
                "manifest": manifest(vars(args), seed=args.seed), "faithfulness": faithful, "hits": hits}
     if not args.quick:

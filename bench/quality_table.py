@@ -26,7 +26,16 @@ def result(run_dir: Path) -> dict:
     return {"f1": metrics["f1"], "f1_ci": ci["f1"], "mcc": metrics["mcc"], "mcc_ci": ci["mcc"],
             **{k: metrics[k] for k in ("precision", "recall", "accuracy", "n")},
             "roc_auc": ranked["roc_auc"], "roc_auc_ci": [(ranked["roc_auc_ci"] or {}).get(k) for k in ("low", "high")],
-            **{k: round(v, 1) for k, v in timing.items()}, "commit": made_at(run_dir), "by_length": breakdowns}
+            **{k: round(v, 1) for k, v in timing.items()}, "train_pairs": trained_on(run_dir), "commit": made_at(run_dir),
+            "by_length": breakdowns}
+
+
+def trained_on(run_dir: Path) -> int | None:
+    """Train questions a run learned from: an encoder's (run.json), a LoRA's sample (its train.jsonl)."""
+    if (run_dir / "train.jsonl").exists():
+        return sum(1 for _ in open(run_dir / "train.jsonl", encoding="utf-8"))
+    record = json.loads((run_dir / "run.json").read_text(encoding="utf-8")) if (run_dir / "run.json").exists() else {}
+    return record.get("questions", {}).get("train_used")  # eval.predict's run.json (zero-shot) has none
 
 
 def made_at(run_dir: Path) -> str | None:
@@ -64,19 +73,21 @@ def dataset_section(name: str, section: dict) -> list[str]:
               f"{sum(test['left_out_not_in_every_prep'].values())} not kept by every prep variant. "
               f"Dev (threshold tuning): {dev['pairs']} pairs ({dev['yes']} yes) in {dev['conversations']} conversations."
               + sampled, "",
-              "| run | F1 [95% CI] | precision | recall | accuracy | MCC [95% CI] | ROC AUC [95% CI] | pairs | train s | score s | commit |",
-              "|---|---|---|---|---|---|---|---|---|---|---|"]
+              "| run | F1 [95% CI] | precision | recall | accuracy | MCC [95% CI] | ROC AUC [95% CI] | pairs | trained on | "
+              "train s | score s | commit |",
+              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for run, r in section["runs"].items():
         marked = "*" if sample and r["n"] < test["pairs"] else ""
         lines.append(f"| {run}{marked} | {with_interval(r['f1'], r['f1_ci'])} | {r['precision']:.3f} | {r['recall']:.3f} | "
                      f"{r['accuracy']:.3f} | {with_interval(r['mcc'], r['mcc_ci'])} | "
-                     f"{with_interval(r['roc_auc'], r['roc_auc_ci'])} | {r['n']} | {r['train_seconds']:.0f} | "
+                     f"{with_interval(r['roc_auc'], r['roc_auc_ci'])} | {r['n']} | {r.get('train_pairs') or '–'} | "
+                     f"{r['train_seconds']:.0f} | "
                      f"{r['score_seconds']:.0f} | {r.get('commit') or '–'} |")
     panel = section["evaluation"].get("panel")
     if panel:
         pooled = panel["pooled"]
         lines.append(f"| panel (ceiling) | {panel['f1']:.3f} | {pooled['precision']:.3f} | {pooled['recall']:.3f} | "
-                     f"{pooled['accuracy']:.3f} | {pooled['mcc']:.3f} | – | {test['pairs']} | – | – | – |")
+                     f"{pooled['accuracy']:.3f} | {pooled['mcc']:.3f} | – | {test['pairs']} | – | – | – | – |")
     lines.append("")
     if panel:
         lines += [f"Panel: {panel['estimator']} estimator ({panel['reason']}): every vote on these test pairs against the "
@@ -108,7 +119,9 @@ def markdown(datasets: dict) -> str:
     lines = ["# Quality on real conversations", "",
              "Written by `python -m bench.quality`; thresholds tuned on dev, frozen for test; 95% CIs by bootstrap over "
              "conversations. ROC AUC ranks pairs by P(yes) whatever the threshold (0.5: no ranking; – : no P(yes)). "
-             "Seconds are wall time on the machine named under each dataset.", ""]
+             "Seconds are wall time on the machine named under each dataset. Trained on: the train rows a run learned from "
+             "(pairs; snippets for the snippet runs; the LoRA runs' half-\"yes\" sample); – : no training, or the "
+             "statement prior's rates over every train pair.", ""]
     for name, section in datasets.items():
         lines += dataset_section(name, section)
     return "\n".join(lines)

@@ -25,9 +25,24 @@ from encoders import bi_encoder, cross_encoder, debate, tfidf
 from encoders.config import CONFIGS
 from encoders.data import read_questions, with_windows
 from encoders.decide import prediction_rows
+from encoders.fitted import Fitted
 from encoders.windows import read_windows
 
 MODULES = {"cross-encoder": cross_encoder, "bi-encoder": bi_encoder, "tfidf": tfidf}
+
+
+def load_run(run_dir: Path, tables: Path) -> tuple[dict, object, Fitted]:
+    """An encoders.train run folder's record, config and scorer (its debate stage reading `tables`)."""
+    record_path = run_dir / "run.json"
+    if not record_path.exists():
+        raise UserError(f"{record_path}: not found; RUN_DIR must be an encoders.train run folder")
+    record = json.loads(record_path.read_text(encoding="utf-8"))
+    config = CONFIGS[record["kind"]](**record["settings"])
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    fitted = MODULES[record["kind"]].load(run_dir, config, record["chosen_on_dev"], device)
+    if config.debate:
+        fitted = debate.load(fitted, run_dir, debate.reply_counts(tables), record["chosen_on_dev"])
+    return record, config, fitted
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -37,19 +52,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", required=True, type=Path, help="predictions JSONL to write")
     parser.add_argument("--tables", type=Path, help="prepared tables folder (default: DATA's folder/tables)")
     args = parser.parse_args(argv)
-    record_path = args.run_dir / "run.json"
-    if not record_path.exists():
-        raise UserError(f"{record_path}: not found; RUN_DIR must be an encoders.train run folder")
-    record = json.loads(record_path.read_text(encoding="utf-8"))
-    config = CONFIGS[record["kind"]](**record["settings"])
-    questions, _ = read_questions(args.data, one_per_row=True)
     tables = args.tables or args.data.parent / "tables"
+    record, config, fitted = load_run(args.run_dir, tables)
+    questions, _ = read_questions(args.data, one_per_row=True)
     if getattr(config, "windows", "context") == "messages":
         questions = with_windows(questions, read_windows(tables), config.max_windows, str(args.data))
-    device = "cuda" if torch.cuda.is_available() else "cpu"
-    fitted = MODULES[record["kind"]].load(args.run_dir, config, record["chosen_on_dev"], device)
-    if config.debate:
-        fitted = debate.load(fitted, args.run_dir, debate.reply_counts(tables), record["chosen_on_dev"])
     scores = fitted.message_scores(questions) if fitted.message_scores else None
     write_jsonl(args.out, prediction_rows(questions, fitted.p_yes(questions), record["threshold"], scores))
     print(f"{len(questions)} questions of {args.data} scored with {args.run_dir} -> {args.out}")

@@ -10,9 +10,11 @@ pair. A message's `score` is its support for "yes", from whichever source the ru
                     reading windows over a contributor's messages): those scores
     leave-one-out   runs that read one context per pair (focus, full, truncate): P(yes) with the
                     context as asked minus P(yes) with that one message replaced by an omission
-                    line. Needs the prepared rows (--data) and the model. Every variant reuses the
-                    KV cache of the full context up to the first token it changes, so a message
-                    costs only the tokens after it: about (m / 2 + 1) context passes for m messages
+                    line. Needs the prepared rows (--data) and the model: an LLM (--model; every
+                    variant reuses the KV cache of the full context up to the first token it
+                    changes, so a message costs only the tokens after it: about (m / 2 + 1)
+                    context passes for m messages), or the encoder of an `encoders.train` run
+                    folder (RUN itself; the variants in one batch)
 
 `messages` lists the contributor's messages the run read, strongest evidence for the answer
 given first: descending score for a "yes", ascending for a "no" (the messages that most
@@ -28,6 +30,7 @@ import re
 import time
 from collections import defaultdict
 from pathlib import Path
+from typing import Callable
 
 import torch
 
@@ -111,10 +114,11 @@ def without(lines: list[str], removed: set[int]) -> list[str]:
 
 
 class Ablator:
-    """P(yes) of one prepared row with sets of the conversation's messages left out."""
+    """P(yes) of one prepared row with sets of the conversation's messages left out; a subclass
+    scores the variants (`variants`), this class renders and memoises them."""
 
-    def __init__(self, tokenizer, model, answer_ids, row: dict, messages: list[dict]):
-        self.tokenizer, self.model, self.answer_ids, self.row = tokenizer, model, answer_ids, row
+    def __init__(self, row: dict, messages: list[dict]):
+        self.row = row
         user = next(m for m in row["messages"] if m["role"] == "user")
         self.lines, self.question = context_lines(user["content"])
         contributor = row["meta"]["contributor"]
@@ -129,26 +133,55 @@ class Ablator:
                 message = messages[number - 1]
                 if message["author"] == contributor:
                     self.numbers[message["message_id"]] = number
-        self.base = self.ids(set())
         self.p_yes: dict[frozenset, float] = {}
 
-    def ids(self, removed: set[int]) -> list[int]:
-        text = prompt.context_text(without(self.lines, removed)) + self.question
-        variant = {**self.row, "messages": [{"role": "user", "content": text}]}
-        return loglik.prompt_ids(self.tokenizer, variant)
+    def context(self, removed: set[int]) -> str:
+        return prompt.context_text(without(self.lines, removed))
+
+    def variants(self, removals: list[frozenset]) -> list[float]:
+        raise NotImplementedError
 
     def score(self, removals: list[set[str]]) -> list[float]:
         """P(yes) with each set of message ids left out (memoised)."""
         keys = [frozenset(self.numbers[m] for m in r) for r in removals]
         todo = sorted({k for k in keys if k not in self.p_yes}, key=len)
-        sequences = [self.ids(set(k)) for k in todo]
-        for key, score in zip(todo, score_variants(self.model, self.base, sequences, self.answer_ids)):
-            self.p_yes[key] = score["p_yes"]
+        self.p_yes.update(zip(todo, self.variants(todo)))
         return [self.p_yes[k] for k in keys]
 
     def leave_one_out(self) -> dict[str, float]:
         full, *left_out = self.score([set()] + [{m} for m in self.numbers])
         return {m: full - p for m, p in zip(self.numbers, left_out)}
+
+
+class LoglikAblator(Ablator):
+    """An LLM's P(yes) by label log-likelihood, every variant from the full context's KV cache."""
+
+    def __init__(self, tokenizer, model, answer_ids, row: dict, messages: list[dict]):
+        super().__init__(row, messages)
+        self.tokenizer, self.model, self.answer_ids = tokenizer, model, answer_ids
+        self.base = self.ids(set())
+
+    def ids(self, removed: set[int]) -> list[int]:
+        variant = {**self.row, "messages": [{"role": "user", "content": self.context(removed) + self.question}]}
+        return loglik.prompt_ids(self.tokenizer, variant)
+
+    def variants(self, removals: list[frozenset]) -> list[float]:
+        sequences = [self.ids(set(k)) for k in removals]
+        return [s["p_yes"] for s in score_variants(self.model, self.base, sequences, self.answer_ids)]
+
+
+class EncoderAblator(Ablator):
+    """An encoder run's P(yes) (`encoders.predict.load_run`) of each variant, scored in one batch."""
+
+    def __init__(self, fitted, row: dict, messages: list[dict]):
+        super().__init__(row, messages)
+        self.fitted = fitted
+
+    def variants(self, removals: list[frozenset]) -> list[float]:
+        from encoders.data import Question
+
+        questions = [Question(self.context(set(k)), self.question, None, self.row["meta"]) for k in removals]
+        return [float(p) for p in self.fitted.p_yes(questions)] if questions else []
 
 
 @torch.inference_mode()
@@ -172,9 +205,14 @@ def score_variants(model, base: list[int], variants: list[list[int]], answer_ids
 
 # --- one interface -----------------------------------------------------------------------------
 
+def llm_ablator(tokenizer, model) -> Callable[[dict, list[dict]], Ablator]:
+    answer_ids = loglik.answer_token_ids(tokenizer)
+    return lambda row, messages: LoglikAblator(tokenizer, model, answer_ids, row, messages)
+
+
 def build(predictions: list[dict], tables: Path, threshold: float | None = None, rows: list[dict] | None = None,
-          loaded=None) -> list[dict]:
-    """`loaded`: (tokenizer, model), for leave-one-out."""
+          ablator: Callable[[dict, list[dict]], Ablator] | None = None) -> list[dict]:
+    """`ablator(row, conversation)`: the run's model on one row's variants, for leave-one-out."""
     source = source_of(predictions)
     messages = conversations(tables)
     own = defaultdict(list)
@@ -186,12 +224,10 @@ def build(predictions: list[dict], tables: Path, threshold: float | None = None,
         by_pair[pair_key(prediction)].append(prediction)
     prepared = {}
     if source == "leave-one-out":
-        if rows is None or loaded is None:
-            raise UserError("a run with one context per pair needs --data (its prepared rows) and --model "
-                            "for leave-one-message-out evidence")
+        if rows is None or ablator is None:
+            raise UserError("a run with one context per pair needs --data (its prepared rows) and its model "
+                            "(--model, or an encoders.train run folder) for leave-one-message-out evidence")
         prepared = {(r["meta"]["conversation_id"], r["meta"]["statement_id"], r["meta"]["contributor"]): r for r in rows}
-        tokenizer, model = loaded
-        answer_ids = loglik.answer_token_ids(tokenizer)
     evidence = []
     for pair in contributor_pairs(predictions, "any-yes", threshold):
         key = pair_key(pair)
@@ -203,8 +239,7 @@ def build(predictions: list[dict], tables: Path, threshold: float | None = None,
             if key not in prepared:
                 raise UserError(f"pair {key}: not in --data; give the prepared file the run was predicted on")
             started = time.perf_counter()
-            ablator = Ablator(tokenizer, model, answer_ids, prepared[key], messages[key[0]])
-            scores = ablator.leave_one_out()
+            scores = ablator(prepared[key], messages[key[0]]).leave_one_out()
             evidence.append(evidence_row(pair, source, scores, own[key[0], key[2]],
                                          seconds=round(time.perf_counter() - started, 3)))
             continue
@@ -217,19 +252,25 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser.add_argument("run", type=Path, help="run folder with predictions.jsonl")
     parser.add_argument("--tables", required=True, type=Path, help="prep's OUT/tables of the predicted data")
     parser.add_argument("--data", type=Path, help="the prepared JSONL the run was predicted on (leave-one-out)")
-    parser.add_argument("--model", help="the run's model (leave-one-out)")
+    parser.add_argument("--model", help="the run's LLM (leave-one-out); an encoders.train run is its own model")
     parser.add_argument("--adapter", help="the run's LoRA adapter (leave-one-out)")
     parser.add_argument("--out", type=Path, help="default: RUN/evidence.jsonl")
     args = parser.parse_args(argv)
     predictions = load_predictions(args.run / "predictions.jsonl")
-    loaded = None
-    if source_of(predictions) == "leave-one-out" and args.model:
+    ablator = None
+    if source_of(predictions) == "leave-one-out" and (args.run / "run.json").exists() and \
+            "kind" in json.loads((args.run / "run.json").read_text(encoding="utf-8")):  # an encoders.train run
+        from encoders.predict import load_run
+
+        _, _, fitted = load_run(args.run, args.tables)
+        ablator = lambda row, messages: EncoderAblator(fitted, row, messages)  # noqa: E731
+    elif source_of(predictions) == "leave-one-out" and args.model:
         from eval.predict import load_model
 
-        loaded = load_model(args.model, args.adapter)
+        ablator = llm_ablator(*load_model(args.model, args.adapter))
     started = time.perf_counter()
     evidence = build(predictions, args.tables, run_threshold(args.run),
-                     read_jsonl(args.data) if args.data else None, loaded)
+                     read_jsonl(args.data) if args.data else None, ablator)
     out = args.out or evidence_path(args.run / "predictions.jsonl")
     write_jsonl(out, evidence)
     print(f"{len(evidence)} pairs' evidence ({evidence[0]['source'] if evidence else '-'}) "

@@ -108,7 +108,8 @@ def main(argv: list[str] | None = None) -> list[dict]:
         print(f"{len(predictions)} predictions in {seconds:.1f} s -> {out}")
         if args.evidence:
             started = time.perf_counter()
-            explained = evidence.build(predictions, args.tables or data.parent / "tables", None, rows, (tokenizer, model))
+            explained = evidence.build(predictions, args.tables or data.parent / "tables", None, rows,
+                                       evidence.llm_ablator(tokenizer, model))
             write_jsonl(evidence.evidence_path(out), explained)
             run["seconds"][evidence.evidence_path(out).name] = round(time.perf_counter() - started, 2)
             print(f"{len(explained)} pairs' evidence in {time.perf_counter() - started:.1f} s")

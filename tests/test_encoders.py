@@ -16,6 +16,7 @@ import torch
 from sentence_transformers import CrossEncoder
 
 from core.cli import UserError
+from core.jsonl import read_jsonl
 from core.runs import load_predictions, pair_key
 from encoders import bi_encoder, cross_encoder, debate, predict, train
 from encoders.config import CrossEncoderConfig, load, load_weights, model_path
@@ -98,11 +99,13 @@ def run_encoder(prepared: Path, out: Path, config_file: str, *extra: str) -> dic
 @pytest.fixture(scope="module")
 def runs(prepared, prepared_focus, tiny_modernbert, tmp_path_factory) -> dict[str, tuple[Path, dict]]:
     out = tmp_path_factory.mktemp("runs")
-    return {name: (out / name, run_encoder(data, out / name, f"{name}.yml", *extra))
-            for name, data, extra in (("cross_encoder", prepared, ()), ("bi_encoder", prepared, ()),
-                                      ("bi_encoder_messages", prepared, (f"embedding_cache={out / 'embeddings.sqlite'}",)),
-                                      ("modernbert", prepared, (f"model={tiny_modernbert}",)),
-                                      ("tfidf_messages", prepared_focus, ()))}
+    return {name: (out / name, run_encoder(data, out / name, config, *extra))
+            for name, config, data, extra in (
+                ("cross_encoder", "cross_encoder.yml", prepared, ()), ("bi_encoder", "bi_encoder.yml", prepared, ()),
+                ("bi_encoder_messages", "bi_encoder_messages.yml", prepared, (f"embedding_cache={out / 'embeddings.sqlite'}",)),
+                ("modernbert", "modernbert.yml", prepared, (f"model={tiny_modernbert}",)),
+                ("tfidf_messages", "tfidf_messages.yml", prepared_focus, ()),
+                ("bi_encoder_focus", "bi_encoder.yml", prepared_focus, ("contrastive_epochs=0",)))}
 
 
 def test_prompt_splits_into_context_and_question_exactly():
@@ -388,3 +391,24 @@ def test_a_message_encoder_run_is_its_own_evidence(runs, name, tmp_path):
         assert set(ranked) == set(scores)  # every message the encoder read, and only those
         order = [scores[m] for m in ranked]  # a "yes" leads with its highest-scoring message, a "no" with its lowest
         assert order == sorted(order, reverse=pair["answer"] == "yes")
+
+
+def test_an_encoder_reading_one_context_explains_by_leaving_each_message_out(runs):
+    from eval import evidence
+
+    out, run = runs["bi_encoder_focus"]
+    data = Path(run["data"])
+    found = evidence.main([str(out), "--tables", str(data / "tables"), "--data", str(data / "test.jsonl")])
+    predicted = {pair_key(p): p for p in load_predictions(out / "predictions.jsonl")}
+    rows = {pair_key(r["meta"]): r for r in read_jsonl(data / "test.jsonl")}
+    _, _, fitted = predict.load_run(out, data / "tables")
+    conversations = evidence.conversations(data / "tables")
+    assert {pair_key(e) for e in found} == set(predicted) and all(e["source"] == "leave-one-out" for e in found)
+    for pair in found:
+        row = rows[pair_key(pair)]
+        assert len(pair["messages"]) == row["meta"]["contributor_messages_kept"]
+        ablator = evidence.EncoderAblator(fitted, row, conversations[row["meta"]["conversation_id"]])
+        [full] = ablator.score([set()])
+        assert full == pytest.approx(predicted[pair_key(pair)]["p_yes"], abs=1e-5)  # the context rebuilt exactly
+        scores = [m["score"] for m in pair["messages"]]
+        assert scores == sorted(scores, reverse=pair["answer"] == "yes")

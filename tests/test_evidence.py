@@ -94,7 +94,7 @@ def test_leave_one_out_with_the_prefix_cache_equals_scoring_each_ablation_alone(
     row = max(rows, key=lambda r: r["meta"]["contributor_messages_kept"])
     assert row["meta"]["contributor_messages_kept"] >= 3
     conversation = evidence.conversations(focus_data / "tables")[row["meta"]["conversation_id"]]
-    ablator = evidence.Ablator(tokenizer, lm, answer_ids, row, conversation)
+    ablator = evidence.LoglikAblator(tokenizer, lm, answer_ids, row, conversation)
     assert len(ablator.numbers) == row["meta"]["contributor_messages_kept"]
     assert all(conversation[n - 1]["author"] == row["meta"]["contributor"] for n in ablator.numbers.values())
     full = loglik.score_alone(lm, ablator.base, answer_ids)["p_yes"]
