@@ -330,7 +330,9 @@ def execute(run: Run, data: Path, run_dir: Path, quick: bool, seed: int, current
 def run_manifest(run: Run, data: Path, quick: bool, seed: int) -> dict:
     """What a run's result depends on: its definition, the config files it reads, its data, seed, versions."""
     configs = [ROOT / c for c in (run.config,) if c and (ROOT / c).is_file()] + ([LORA_CONFIG] if run.config == "lora" else [])
-    definition = {"run": {k: list(v) if isinstance(v, tuple) else v for k, v in vars(run).items()}, "quick": quick,
+    definition = {"run": {k: list(v) if isinstance(v, tuple) else v for k, v in vars(run).items()
+                          if k != "datasets"},  # where else a run is measured does not change this result
+                  "quick": quick,
                   "configs": {str(c.relative_to(ROOT)): c.read_text(encoding="utf-8") for c in configs}}
     return manifest(definition, [data / f"{split}.jsonl" for split in ("train", "dev", "test")], seed)
 
