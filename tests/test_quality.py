@@ -51,7 +51,7 @@ def test_every_dataset_has_every_run_on_every_pair_or_the_llm_sample(quick):
         assert floor["f1"] == pytest.approx(2 * floor["precision"] / (1 + floor["precision"]))
         assert all(r["train_seconds"] > 0 for name, r in runs.items() if "lora" in name or "encoder" in name)
     iac = written["iac"]
-    assert "sample" not in iac["evaluation"]  # no LLM row there: every IAC test pair
+    assert iac["evaluation"]["test"]["left_out_by_sample"] == 0  # the encoders and floors: every IAC test pair
     assert written["csd"]["evaluation"]["sample"]["test"]["pairs"] < written["csd"]["evaluation"]["test"]["pairs"]
     assert iac["evaluation"]["panel"]["estimator"] == "pooled" and 0 < iac["evaluation"]["panel"]["f1"] <= 1
     assert written["rumoureval"]["evaluation"]["panel"] is None  # one label per pair: no panel
