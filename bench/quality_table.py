@@ -67,8 +67,9 @@ def dataset_section(name: str, section: dict) -> list[str]:
     sample = section["evaluation"].get("sample")
     sampled = (f" The rows marked * (the LLM's) score a seeded sample of {sample['test']['pairs']} of these test pairs "
                f"({sample['test']['yes']} yes, {sample['test']['conversations']} conversations) and "
-               f"{sample['dev']['pairs']} dev pairs ({sample['dev']['yes']} yes): at about 0.75 s a snippet, every "
-               f"pair would cost hours of CPU; the rest score every pair." if sample else "")
+               f"{sample['dev']['pairs']} dev pairs ({sample['dev']['yes']} yes): SmolLM2 costs about a second a snippet "
+               f"and several a long context on CPU, so every pair would cost hours; the rest score every pair."
+               if sample else "")
     lines += [f"Test: {test['pairs']} pairs ({test['yes']} yes) in {test['conversations']} conversations; "
               f"{sum(test['left_out_not_in_every_prep'].values())} not kept by every prep variant. "
               f"Dev (threshold tuning): {dev['pairs']} pairs ({dev['yes']} yes) in {dev['conversations']} conversations."
