@@ -81,9 +81,6 @@ SNIPPETS_ON_IAC = ("not measured on IAC: snippets are one row per message (23,70
                    "(SmolLM2) or 0.085 s (cross-encoder) a snippet hours of CPU to score dev and test, training apart; "
                    "the focus rows and the readers of every message (TF-IDF, the message bi-encoder) stand in")
 NOT_ON_IAC = {"smollm2-zero-shot": SNIPPETS_ON_IAC, "smollm2-lora": SNIPPETS_ON_IAC, "cross-encoder": SNIPPETS_ON_IAC,
-              "smollm2-zero-shot-focus": "not measured on the new topics: on `iac` its 240 sampled pairs took 28 minutes "
-                                         "(one thread of 2 shared cores, 6-7 s a pair at up to 2,048 tokens), and it "
-                                         "answered at chance there (MCC 0.014 [-0.118, 0.140])",
               "smollm2-lora-focus": "not measured on IAC: LoRA on 2,048-token focus contexts, an estimated 20 minutes "
                                     "of 2 quiet CPU cores for its 48 steps (6-8 s a step measured at about 600 tokens, "
                                     "scaled by tokens) and its scoring as much as the zero-shot row's, did not fit "
@@ -120,9 +117,11 @@ RUNS = (
     Run("statement-prior", "focus", "prior"),
     Run("smollm2-zero-shot", "snippets", "llm", datasets=SHORT),
     Run("smollm2-lora", "snippets", "llm", "lora", datasets=SHORT),
-    Run("smollm2-zero-shot-focus", "focus", "llm", datasets=(*SHORT, "iac")),
-    Run("smollm2-lora-focus", "focus", "llm", "lora", datasets=SHORT),
+    Run("smollm2-zero-shot-focus", "focus", "llm"),
+    Run("smollm2-lora-focus", "focus", "llm", "lora", datasets=(*SHORT, "iac")),
     Run("cross-encoder", "snippets", "encoder", "encoders/configs/cross_encoder.yml", ("epochs=1",), datasets=SHORT),
+    *(Run(f"tfidf-messages-{n}", "focus", "encoder", TFIDF, datasets=tuple(iac.DATASETS), overrides=(f"max_windows={n}",))
+      for n in (1, 4, 16)),  # the window curve of the cheapest reader; tfidf-messages reads every message
     Run("tfidf-messages", "focus", "encoder", TFIDF, datasets=tuple(iac.DATASETS)),
     Run("tfidf-messages-debate", "focus", "encoder", TFIDF, datasets=tuple(iac.DATASETS), overrides=("debate=true",)),
     Run("bi-encoder-messages-1", "focus", "encoder", MESSAGES, datasets=tuple(iac.DATASETS), overrides=("max_windows=1",)),
@@ -153,6 +152,11 @@ def python(*args: str) -> list[str]:
     return [sys.executable, "-m", *args]
 
 
+def prep_options(dataset: str, prep: str) -> list[str]:
+    """prep.build's options for a dataset's prep variant."""
+    return (IAC_PREPS if dataset in iac.DATASETS else PREPS)[prep]
+
+
 def prepare(dataset: str, prep: str, data_root: Path, quick: bool, seed: int) -> Path:
     out = data_root / f"{dataset}-{prep}"
     if dataset in iac.DATASETS:  # one prep of every debate, split two ways
@@ -160,12 +164,12 @@ def prepare(dataset: str, prep: str, data_root: Path, quick: bool, seed: int) ->
         if not (prepared / "prep_report.json").exists():
             messages, stances = iac.one_split_tables(ROOT / iac.SOURCE, data_root / "iac-tables", 3 if quick else None)
             call(python("prep.build", "--messages", str(messages), "--stances", str(stances), "--tokenizer", MODEL,
-                        *IAC_PREPS[prep], "--over-budget", "exclude", "--out", str(prepared)),
+                        *prep_options(dataset, prep), "--over-budget", "exclude", "--out", str(prepared)),
                  data_root / "logs" / f"iac-all-{prep}.log")
         return iac.split_rows(prepared, out, dataset, seed)
     if not (out / "prep_report.json").exists():
         sample = ["--sample-conversations", "6" if dataset == "rumoureval" else "24"] if quick else []
-        call(python(DATASETS[dataset], "--out", str(out), "--tokenizer", MODEL, *PREPS[prep],
+        call(python(DATASETS[dataset], "--out", str(out), "--tokenizer", MODEL, *prep_options(dataset, prep),
                     "--over-budget", "exclude", *sample), data_root / "logs" / f"{dataset}-{prep}.log")
     return out
 
@@ -237,7 +241,7 @@ def panel_ceiling(folder: Path) -> dict | None:
     return {**level, "reason": coverage}
 
 
-def lora_config(data: Path, run_dir: Path, quick: bool, seed: int, prep: str) -> Path:
+def lora_config(dataset: str, data: Path, run_dir: Path, quick: bool, seed: int, prep: str) -> Path:
     """The committed LoRA recipe with this dataset's paths and the prep variant's sequence_len,
     trained on a seeded sample of the train rows (snippets, or focus contexts), half "yes" and half
     "no", as many as its steps take (2 steps with --quick). Drawn from the whole split in its own
@@ -250,7 +254,8 @@ def lora_config(data: Path, run_dir: Path, quick: bool, seed: int, prep: str) ->
     kept = sample({i: row["meta"]["label"] for i, row in enumerate(rows)}, size, seed, yes_share=LORA_YES_SHARE)
     write_jsonl(run_dir / "train.jsonl", [row for i, row in enumerate(rows) if i in kept])
     config["datasets"][0]["path"] = str(run_dir / "train.jsonl")
-    config["sequence_len"] = int(PREPS[prep][PREPS[prep].index("--sequence-len") + 1])  # prep fits every row into it
+    options = prep_options(dataset, prep)
+    config["sequence_len"] = int(options[options.index("--sequence-len") + 1])  # prep fits every row into it
     config["dataset_prepared_path"] = str(run_dir / "axolotl_data")
     config["output_dir"] = str(run_dir / "adapter")
     path = run_dir / "axolotl.yml"
@@ -292,10 +297,10 @@ def stage(run_dir: Path, name: str, output: Path, commands: list[list[str]]) -> 
     return seconds[name]
 
 
-def run_llm(run: Run, data: Path, run_dir: Path, quick: bool, seed: int) -> dict:
+def run_llm(run: Run, dataset: str, data: Path, run_dir: Path, quick: bool, seed: int) -> dict:
     timing, adapter = {"train_seconds": 0.0}, []
     if run.config == "lora":
-        config = str(lora_config(data, run_dir, quick, seed, run.prep))
+        config = str(lora_config(dataset, data, run_dir, quick, seed, run.prep))
         axolotl = str(Path(sys.executable).parent / "axolotl")
         timing["train_seconds"] = stage(run_dir, "train", run_dir / "adapter" / "adapter_config.json",
                                         [[axolotl, "preprocess", config], [axolotl, "train", config]])
@@ -315,11 +320,11 @@ def run_encoder(run: Run, data: Path, run_dir: Path, quick: bool) -> dict:
     return {k: recorded[k] for k in ("train_seconds", "score_seconds")}
 
 
-def execute(run: Run, data: Path, run_dir: Path, quick: bool, seed: int, current: dict) -> None:
+def execute(run: Run, dataset: str, data: Path, run_dir: Path, quick: bool, seed: int, current: dict) -> None:
     """Train (if the run trains), predict dev and test, score test with the dev-tuned threshold."""
     run_dir.mkdir(parents=True, exist_ok=True)
     timing = {"constant": run_constant, "prior": run_prior}[run.kind](data, run_dir) if run.kind in ("constant", "prior") \
-        else run_llm(run, data, run_dir, quick, seed) if run.kind == "llm" else run_encoder(run, data, run_dir, quick)
+        else run_llm(run, dataset, data, run_dir, quick, seed) if run.kind == "llm" else run_encoder(run, data, run_dir, quick)
     dev = ["--dev-predictions", str(run_dir / "dev_predictions.jsonl")] if run.kind != "constant" else []
     call(python("eval.score", "--predictions", str(run_dir / "predictions.jsonl"), *dev, "--aggregation", "any-yes",
                 "--tables", str(data / "tables")), run_dir / "log.txt")
@@ -398,7 +403,7 @@ def main(argv: list[str] | None = None) -> dict:
             try:
                 if run.name in args.runs and not (run_dir / "timing.json").exists():
                     print(f"{dataset} / {run.name} ...", flush=True)
-                    execute(run, data, run_dir, args.quick, args.seed, current)
+                    execute(run, dataset, data, run_dir, args.quick, args.seed, current)
             except RuntimeError as error:  # one failed run leaves the others' results standing
                 failed.append(f"{dataset} / {run.name}: {error}")
                 continue

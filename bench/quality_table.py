@@ -27,7 +27,14 @@ def result(run_dir: Path) -> dict:
             **{k: metrics[k] for k in ("precision", "recall", "accuracy", "n")},
             "roc_auc": ranked["roc_auc"], "roc_auc_ci": [(ranked["roc_auc_ci"] or {}).get(k) for k in ("low", "high")],
             **{k: round(v, 1) for k, v in timing.items()}, "train_pairs": trained_on(run_dir), "commit": made_at(run_dir),
-            "by_length": breakdowns}
+            "windows": windows_read(run_dir), "by_length": breakdowns}
+
+
+def windows_read(run_dir: Path) -> int | str | None:
+    """A message reader's cap on each contributor's messages ("all": none); None for other runs."""
+    record = json.loads((run_dir / "run.json").read_text(encoding="utf-8")) if (run_dir / "run.json").exists() else {}
+    settings = record.get("settings", {})
+    return (settings.get("max_windows") or "all") if settings.get("windows") == "messages" else None
 
 
 def trained_on(run_dir: Path) -> int | None:

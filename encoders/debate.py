@@ -27,6 +27,7 @@ from pathlib import Path
 
 import joblib
 import numpy as np
+from scipy import special
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupKFold
 
@@ -55,7 +56,7 @@ def reply_counts(tables: Path) -> dict[tuple[str, str], Counter]:
 
 def features(questions: list[Question], p_yes: np.ndarray, replies: dict) -> np.ndarray:
     """One row of FEATURES per question, from the P(yes) of every question in the same call."""
-    logits = np.log(np.clip(p_yes, 1e-4, 1 - 1e-4) / np.clip(1 - p_yes, 1e-4, 1 - 1e-4))
+    logits = special.logit(np.clip(p_yes, 1e-4, 1 - 1e-4))
     keys = [(q.meta["conversation_id"], q.meta["statement_id"], q.meta["contributor"]) for q in questions]
     if len(set(keys)) < len(keys):
         raise UserError("the debate stage reads one question per (statement, contributor); these rows ask some "

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+import yaml
 from nbclient import NotebookClient
 
 from bench import quality
@@ -56,9 +57,13 @@ def test_every_dataset_has_every_run_on_every_pair_or_the_llm_sample(quick):
     assert csd["sample"]["test"]["pairs"] == min(25, csd["test"]["pairs"])  # --quick's LLM sample, or every pair
     assert iac["evaluation"]["panel"]["estimator"] == "pooled" and 0 < iac["evaluation"]["panel"]["f1"] <= 1
     assert written["rumoureval"]["evaluation"]["panel"] is None  # one label per pair: no panel
-    windows = {name: json.loads((work / "runs" / "iac" / name / "run.json").read_text())["settings"]["max_windows"]
-               for name in ("bi-encoder-messages-1", "bi-encoder-messages-4")}
-    assert windows == {"bi-encoder-messages-1": 1, "bi-encoder-messages-4": 4}
+    windows = {name: run["windows"] for name, run in iac["runs"].items() if run["windows"] is not None}
+    assert windows == {"tfidf-messages-1": 1, "tfidf-messages-4": 4, "tfidf-messages-16": 16, "tfidf-messages": "all",
+                       "tfidf-messages-debate": "all", "bi-encoder-messages-1": 1, "bi-encoder-messages-4": 4,
+                       "bi-encoder-messages": 2, "bi-encoder-messages-debate": 2}  # --quick caps the default 16 at 2
+    lora_lengths = {d: yaml.safe_load((work / "runs" / d / "smollm2-lora-focus" / "axolotl.yml").read_text())["sequence_len"]
+                    for d in QUICK_DATASETS}
+    assert lora_lengths == {"rumoureval": 512, "csd": 512, "iac": 2048}  # each dataset's own focus prep
     table = (work / "runs" / "quality.md").read_text()
     assert table.count("\n| run | F1 [95% CI] |") == len(QUICK_DATASETS) and "| panel (ceiling) |" in table
 
