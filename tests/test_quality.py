@@ -92,6 +92,7 @@ def test_the_notebook_renders_the_quality_table_and_plots(quick, monkeypatch):
     html = "".join(o.get("data", {}).get("text/html", "") for o in outputs)
     assert "always-yes" in html and "smollm2-lora" in html and "csd" in html and "bi-encoder-messages" in html
     assert sum("image/png" in o.get("data", {}) for o in outputs[-4:]) >= 2  # quality, and by length
+    assert "image/png" in outputs[-1].get("data", {})  # the window curve: IAC's message readers at several caps
 
 
 def test_a_finished_run_is_redone_when_its_manifest_differs(quick, capsys):
