@@ -17,6 +17,7 @@ LENGTH_GROUPS = {"conversation_chars": "conversation length (characters)",
 def result(run_dir: Path) -> dict:
     metrics = json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))
     timing = json.loads((run_dir / "timing.json").read_text(encoding="utf-8"))
+    record = json.loads((run_dir / "run.json").read_text(encoding="utf-8")) if (run_dir / "run.json").exists() else {}
     ci = {name: [(bounds or {}).get("low"), (bounds or {}).get("high")] for name, bounds in metrics["ci"].items()}
     ranked = metrics["ranking"] or {"roc_auc": None, "roc_auc_ci": None}  # None: no P(yes) (always-yes)
     breakdowns = {name: [{**{k: row[k] for k in ("group", "n", "gold_yes", "f1", "mcc")},
@@ -26,22 +27,20 @@ def result(run_dir: Path) -> dict:
     return {"f1": metrics["f1"], "f1_ci": ci["f1"], "mcc": metrics["mcc"], "mcc_ci": ci["mcc"],
             **{k: metrics[k] for k in ("precision", "recall", "accuracy", "n")},
             "roc_auc": ranked["roc_auc"], "roc_auc_ci": [(ranked["roc_auc_ci"] or {}).get(k) for k in ("low", "high")],
-            **{k: round(v, 1) for k, v in timing.items()}, "train_pairs": trained_on(run_dir), "commit": made_at(run_dir),
-            "windows": windows_read(run_dir), "by_length": breakdowns}
+            **{k: round(v, 1) for k, v in timing.items()}, "train_pairs": trained_on(run_dir, record),
+            "commit": made_at(run_dir), "windows": windows_read(record), "by_length": breakdowns}
 
 
-def windows_read(run_dir: Path) -> int | str | None:
-    """A message reader's cap on each contributor's messages ("all": none); None for other runs."""
-    record = json.loads((run_dir / "run.json").read_text(encoding="utf-8")) if (run_dir / "run.json").exists() else {}
+def windows_read(record: dict) -> int | str | None:
+    """A message reader's cap on each contributor's messages ("all": none), from its run.json; None for other runs."""
     settings = record.get("settings", {})
     return (settings.get("max_windows") or "all") if settings.get("windows") == "messages" else None
 
 
-def trained_on(run_dir: Path) -> int | None:
-    """Train questions a run learned from: an encoder's (run.json), a LoRA's sample (its train.jsonl)."""
+def trained_on(run_dir: Path, record: dict) -> int | None:
+    """Train questions a run learned from: an encoder's (its run.json `record`), a LoRA's sample (its train.jsonl)."""
     if (run_dir / "train.jsonl").exists():
         return sum(1 for _ in open(run_dir / "train.jsonl", encoding="utf-8"))
-    record = json.loads((run_dir / "run.json").read_text(encoding="utf-8")) if (run_dir / "run.json").exists() else {}
     return record.get("questions", {}).get("train_used")  # eval.predict's run.json (zero-shot) has none
 
 
