@@ -83,7 +83,8 @@ SNIPPETS_ON_IAC = ("not measured on IAC: snippets are one row per message (23,70
 NOT_ON_IAC = {"smollm2-zero-shot": SNIPPETS_ON_IAC, "smollm2-lora": SNIPPETS_ON_IAC, "cross-encoder": SNIPPETS_ON_IAC,
               "smollm2-lora-focus": "not measured on the new topics: on `iac` its 48 steps at 2,048 tokens took 41 "
                                     "minutes and its scoring 24 (2 shared cores), for MCC 0.177 [0.056, 0.298] on its "
-                                    "sample, below the statement prior; a second such run did not fit beside the others"}
+                                    "sample, not past the statement prior (0.283 [0.200, 0.362] on every pair); a second "
+                                    "such run did not fit beside the others"}
 IAC_ONLY = ("measured on IAC only: a reader of every message of a contributor, made for long debates; on these "
             "short threads a contributor writes one or two messages, which the snippet and focus encoders read whole")
 ENV = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",  # axolotl calls accelerate
