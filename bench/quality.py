@@ -17,7 +17,8 @@ the same test pairs, with every P(yes) threshold tuned on dev and frozen (`eval.
     smollm2-lora        the same after `axolotl train axolotl_configs/smollm2_quality.yml` on a
                         seeded sample of train snippets, half "yes", half "no"
     smollm2-*-focus     the two above on focus contexts (one row per contributor, 512 tokens; on IAC
-                        2,048 tokens, zero-shot only, on the seeded sample of pairs)
+                        2,048 tokens); on `iac` -512 and -8192 too: the context-budget curve, the same
+                        sampled pairs read at another budget (a pair that does not fit is counted out)
     cross-encoder       MiniLM cross-encoder on snippets, "yes" weighted (`encoders/configs/cross_encoder.yml`)
     bi-encoder          MiniLM embeddings + logistic regression on focus contexts
     bi-encoder-messages the same on every message of the contributor (with what it replies to),
@@ -33,7 +34,9 @@ Snippet runs answer per message and aggregate any-yes per contributor. The LLM s
 0.75 s per snippet on 2 quiet CPU cores, so its rows score a seeded sample of dev and test pairs,
 stratified by label (--dev-pairs, --test-pairs; 0 = all), the same sample for every LLM row, the
 pairs outside it counted in the results. The floors, encoders and the panel score every pair (an
-encoder scores a pair in well under a second). Rows a dataset does not measure are listed with why.
+encoder scores a pair in well under a second), and each is scored on the LLM rows' sample as well
+(at its own dev threshold), in a second table of the same pairs. Rows a dataset does not measure
+are listed with why.
 
 A finished run is reused only while its manifest (`core.manifest`: the run's definition and
 config files, the prepared data it read, the seed, the package versions) matches what it would be
@@ -58,7 +61,7 @@ from pathlib import Path
 import yaml
 
 from bench import iac
-from bench.quality_table import result, write_results
+from bench.quality_table import ON_SAMPLE, result, write_results
 from core.cli import UserError, run_cli
 from core.jsonl import read_jsonl, write_jsonl
 from core.manifest import differences, git_state, manifest
@@ -75,7 +78,9 @@ PREPS = {  # prepared-data variant -> prep.build options
     "snippets": ["--strategy", "snippets", "--sequence-len", "384", "--snippet-context-tokens", "128"],
     "focus": ["--strategy", "focus", "--sequence-len", "512"],
 }
-IAC_PREPS = {"focus": ["--strategy", "focus", "--sequence-len", "2048"]}  # rows for the questions; 10 of 7,070 pairs over
+IAC_PREPS = {"focus": ["--strategy", "focus", "--sequence-len", "2048"],  # rows for the questions; 10 of 7,070 pairs over
+             **{f"focus-{n}": ["--strategy", "focus", "--sequence-len", str(n)] for n in (512, 8192)}}
+CURVE_PREPS = ("focus-512", "focus-8192")  # the context-budget curve: cut to the sample's pairs, never choosing them
 EMBEDDINGS = "embeddings.sqlite"  # in the data folder: window embeddings shared by every run and dataset
 SNIPPETS_ON_IAC = ("not measured on IAC: snippets are one row per message (23,706 in all), at the measured 0.75 s "
                    "(SmolLM2) or 0.085 s (cross-encoder) a snippet hours of CPU to score dev and test, training apart; "
@@ -85,6 +90,11 @@ NOT_ON_IAC = {"smollm2-zero-shot": SNIPPETS_ON_IAC, "smollm2-lora": SNIPPETS_ON_
                                     "minutes and its scoring 24 (2 shared cores), for MCC 0.177 [0.056, 0.298] on its "
                                     "sample, not past the statement prior (0.283 [0.200, 0.362] on every pair); a second "
                                     "such run did not fit beside the others"}
+CURVE_ONLY = ("the context-budget curve (512 and 8,192 focus tokens beside the 2,048-token rows) is measured on "
+              "`iac` alone: on the short threads a focus context fits in 512 tokens, on the new topics SmolLM2 zero-shot "
+              "ranks below chance at 2,048; a LoRA at 8,192 is not run: at 2,048 its 48 steps took 41 minutes and "
+              "11.5 GB of this machine's 24 (gradient checkpointing off), and the 8,192-token contexts of the sample "
+              "hold 2.6 times the tokens (a mean of 3,927 against 1,511), past the hour a run is given")
 IAC_ONLY = ("measured on IAC only: a reader of every message of a contributor, made for long debates; on these "
             "short threads a contributor writes one or two messages, which the snippet and focus encoders read whole")
 ENV = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",  # axolotl calls accelerate
@@ -119,6 +129,9 @@ RUNS = (
     Run("smollm2-lora", "snippets", "llm", "lora", datasets=SHORT),
     Run("smollm2-zero-shot-focus", "focus", "llm"),
     Run("smollm2-lora-focus", "focus", "llm", "lora", datasets=(*SHORT, "iac")),
+    Run("smollm2-zero-shot-focus-512", "focus-512", "llm", datasets=("iac",)),  # the context-budget curve
+    Run("smollm2-lora-focus-512", "focus-512", "llm", "lora", datasets=("iac",)),
+    Run("smollm2-zero-shot-focus-8192", "focus-8192", "llm", datasets=("iac",)),
     Run("cross-encoder", "snippets", "encoder", "encoders/configs/cross_encoder.yml", ("epochs=1",), datasets=SHORT),
     *(Run(f"tfidf-messages-{n}", "focus", "encoder", TFIDF, datasets=tuple(iac.DATASETS), overrides=(f"max_windows={n}",))
       for n in (1, 4, 16)),  # the window curve of the cheapest reader; tfidf-messages reads every message
@@ -155,6 +168,12 @@ def python(*args: str) -> list[str]:
 def prep_options(dataset: str, prep: str) -> list[str]:
     """prep.build's options for a dataset's prep variant."""
     return (IAC_PREPS if dataset in iac.DATASETS else PREPS)[prep]
+
+
+def sequence_len(dataset: str, prep: str) -> int:
+    """The token budget prep fits every row of a variant into."""
+    options = prep_options(dataset, prep)
+    return int(options[options.index("--sequence-len") + 1])
 
 
 def prepare(dataset: str, prep: str, data_root: Path, quick: bool, seed: int) -> Path:
@@ -204,24 +223,27 @@ def sample(labels: dict, size: int, seed: int | None, yes_share: float | None = 
 
 
 def evaluation_sets(prepared: dict[str, Path], sample_pairs: dict[str, int], seed: int | None,
-                    name: str) -> tuple[dict[str, Path], dict]:
+                    name: str, curve: dict[str, Path] | None = None) -> tuple[dict[str, Path], dict]:
     """Dev and test restricted to the pairs every prep variant kept, then to a seeded sample (0:
-    every pair); train stays whole. Returns a data folder `name` per variant and the counts."""
-    counts = {}
-    folders = {prep: folder / name for prep, folder in prepared.items()}
+    every pair); train stays whole. The `curve` variants (another context budget) are cut to the
+    same pairs without choosing them: a pair one cannot fit is counted, not replaced. Returns a data
+    folder `name` per variant and the counts."""
+    counts, curve = {}, curve or {}
+    folders = {prep: folder / name for prep, folder in {**prepared, **curve}.items()}
     for split in ("dev", "test"):
-        rows = {prep: read_jsonl(folder / f"{split}.jsonl") for prep, folder in prepared.items()}
-        labels = {pair_key(r): r["meta"]["label"] for prep_rows in rows.values() for r in prep_rows}
+        rows = {prep: read_jsonl(folder / f"{split}.jsonl") for prep, folder in {**prepared, **curve}.items()}
+        labels = {pair_key(r): r["meta"]["label"] for prep in prepared for r in rows[prep]}
         per_prep = {prep: {pair_key(r) for r in prep_rows} for prep, prep_rows in rows.items()}
-        common = set.intersection(*per_prep.values())
+        common = set.intersection(*(per_prep[prep] for prep in prepared))
         kept = sample({key: labels[key] for key in common}, sample_pairs[split], seed)
         counts[split] = {"conversations": len({key[0] for key in kept}), "pairs": len(kept),
                          "yes": sum(labels[key] == "yes" for key in kept),
-                         "left_out_not_in_every_prep": {p: len(k - common) for p, k in per_prep.items()},
-                         "left_out_by_sample": len(common - kept)}
+                         "left_out_not_in_every_prep": {p: len(per_prep[p] - common) for p in prepared},
+                         "left_out_by_sample": len(common - kept),
+                         **({"over_budget": {p: len(kept - per_prep[p]) for p in curve}} if curve else {})}
         for prep, prep_rows in rows.items():
             write_jsonl(folders[prep] / f"{split}.jsonl", [r for r in prep_rows if pair_key(r) in kept])
-    for prep, folder in prepared.items():
+    for prep, folder in {**prepared, **curve}.items():
         for name in ("train.jsonl", "tables"):
             if not (folders[prep] / name).is_symlink():
                 (folders[prep] / name).symlink_to(folder.resolve() / name)
@@ -254,8 +276,7 @@ def lora_config(dataset: str, data: Path, run_dir: Path, quick: bool, seed: int,
     kept = sample({i: row["meta"]["label"] for i, row in enumerate(rows)}, size, seed, yes_share=LORA_YES_SHARE)
     write_jsonl(run_dir / "train.jsonl", [row for i, row in enumerate(rows) if i in kept])
     config["datasets"][0]["path"] = str(run_dir / "train.jsonl")
-    options = prep_options(dataset, prep)
-    config["sequence_len"] = int(options[options.index("--sequence-len") + 1])  # prep fits every row into it
+    config["sequence_len"] = sequence_len(dataset, prep)
     config["dataset_prepared_path"] = str(run_dir / "axolotl_data")
     config["output_dir"] = str(run_dir / "adapter")
     path = run_dir / "axolotl.yml"
@@ -332,6 +353,20 @@ def execute(run: Run, dataset: str, data: Path, run_dir: Path, quick: bool, seed
     (run_dir / "timing.json").write_text(json.dumps(timing) + "\n", encoding="utf-8")
 
 
+def score_on_sample(run: Run, run_dir: Path, sample: Path) -> None:
+    """An every-pair run scored again on the LLM rows' sample of test pairs, at its own dev threshold
+    (tuned on every dev pair): the table then sets the LLM rows beside every other on the same pairs."""
+    keys = {pair_key(row) for row in read_jsonl(sample / "test.jsonl")}
+    rows = [row for row in read_jsonl(run_dir / "predictions.jsonl") if pair_key(row) in keys]
+    out = run_dir / ON_SAMPLE
+    if (out / "metrics.json").exists() and read_jsonl(out / "predictions.jsonl") == rows:
+        return
+    write_jsonl(out / "predictions.jsonl", rows)
+    dev = ["--dev-predictions", str(run_dir / "dev_predictions.jsonl")] if run.kind != "constant" else []
+    call(python("eval.score", "--predictions", str(out / "predictions.jsonl"), *dev, "--aggregation", "any-yes"),
+         run_dir / "log.txt")
+
+
 def run_manifest(run: Run, data: Path, quick: bool, seed: int) -> dict:
     """What a run's result depends on: its definition, the config files it reads, its data, seed, versions."""
     configs = [ROOT / c for c in (run.config,) if c and (ROOT / c).is_file()] + ([LORA_CONFIG] if run.config == "lora" else [])
@@ -373,14 +408,17 @@ def main(argv: list[str] | None = None) -> dict:
     settings = provenance(args.quick)
     folders, evaluation = {}, {}
     for dataset in args.datasets:
-        preps = IAC_PREPS if dataset in iac.DATASETS else PREPS
-        prepared = {prep: prepare(dataset, prep, data_root, args.quick, args.seed) for prep in preps}
+        used = {run.prep for run in RUNS if dataset in run.datasets}
+        prepared = {prep: prepare(dataset, prep, data_root, args.quick, args.seed)
+                    for prep in (IAC_PREPS if dataset in iac.DATASETS else PREPS) if prep in used}
+        chosen = {prep: folder for prep, folder in prepared.items() if prep not in CURVE_PREPS}
+        curve = {prep: folder for prep, folder in prepared.items() if prep in CURVE_PREPS}
         seed = None if args.quick else args.seed
-        every, evaluation[dataset] = evaluation_sets(prepared, {"dev": 0, "test": 0}, seed, "evaluation")
-        folders[dataset] = {False: every, True: every}  # sampled? -> data folder per prep variant
+        every, evaluation[dataset] = evaluation_sets(chosen, {"dev": 0, "test": 0}, seed, "evaluation")
+        folders[dataset] = {"every pair": every}  # -> data folder per prep variant
         if any(run.sampled and dataset in run.datasets for run in RUNS):
-            folders[dataset][True], evaluation[dataset]["sample"] = evaluation_sets(prepared, sample_pairs, seed,
-                                                                                     "evaluation-sample")
+            folders[dataset]["sample"], evaluation[dataset]["sample"] = evaluation_sets(chosen, sample_pairs, seed,
+                                                                                         "evaluation-sample", curve)
         evaluation[dataset]["panel"] = panel_ceiling(next(iter(every.values())))
     results, failed, refused = {dataset: {} for dataset in args.datasets}, [], []
     # Run by run, the LLM runs first, the cheap ones last. --runs chooses what is trained; the table
@@ -390,7 +428,7 @@ def main(argv: list[str] | None = None) -> dict:
             run_dir = work / dataset / run.name
             if dataset not in run.datasets:
                 continue
-            data = folders[dataset][run.sampled][run.prep]
+            data = folders[dataset]["sample" if run.sampled else "every pair"][run.prep]
             current = run_manifest(run, data, args.quick, args.seed)
             changed = stale(run_dir, current) if run.name in args.runs else []
             if changed and args.no_rerun:
@@ -409,7 +447,10 @@ def main(argv: list[str] | None = None) -> dict:
                 continue
             if not (run_dir / "timing.json").exists():
                 continue
-            results[dataset][run.name] = result(run_dir)
+            if not run.sampled and "sample" in folders[dataset]:
+                score_on_sample(run, run_dir, folders[dataset]["sample"][run.prep])
+            results[dataset][run.name] = {**result(run_dir), "context_tokens": sequence_len(dataset, run.prep)
+                                          if run.kind == "llm" and run.prep != "snippets" else None}
             write_results(out, {d: section(d, results[d], evaluation[d], settings) for d in args.datasets})
     if refused:
         raise UserError("finished runs whose manifest differs (--no-rerun):\n  " + "\n  ".join(refused))
@@ -419,8 +460,8 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 def section(dataset: str, runs: dict, evaluation: dict, settings: dict) -> dict:
-    not_measured = {run.name: IAC_ONLY if dataset not in iac.DATASETS else NOT_ON_IAC[run.name]
-                    for run in RUNS if dataset not in run.datasets}
+    not_measured = {run.name: CURVE_ONLY if run.prep in CURVE_PREPS else IAC_ONLY if dataset not in iac.DATASETS
+                    else NOT_ON_IAC[run.name] for run in RUNS if dataset not in run.datasets}
     return {"settings": settings, "evaluation": evaluation, "runs": runs, "not_measured": not_measured}
 
 

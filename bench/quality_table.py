@@ -10,25 +10,32 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+ON_SAMPLE = "on-sample"  # in an every-pair run's folder: its test predictions on the LLM rows' sample, scored
 LENGTH_GROUPS = {"conversation_chars": "conversation length (characters)",
                  "contributor_messages": "the contributor's own messages"}
+
+
+def headline(metrics: dict) -> dict:
+    """F1, MCC and ROC AUC with their CIs, precision, recall, accuracy and pairs, from eval.score's metrics.json."""
+    ci = {name: interval(bounds) for name, bounds in metrics["ci"].items()}
+    ranked = metrics["ranking"] or {"roc_auc": None, "roc_auc_ci": None}  # None: no P(yes) (always-yes)
+    return {"f1": metrics["f1"], "f1_ci": ci["f1"], "mcc": metrics["mcc"], "mcc_ci": ci["mcc"],
+            **{k: metrics[k] for k in ("precision", "recall", "accuracy", "n")},
+            "roc_auc": ranked["roc_auc"], "roc_auc_ci": interval(ranked["roc_auc_ci"])}
 
 
 def result(run_dir: Path) -> dict:
     metrics = json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))
     timing = json.loads((run_dir / "timing.json").read_text(encoding="utf-8"))
     record = json.loads((run_dir / "run.json").read_text(encoding="utf-8")) if (run_dir / "run.json").exists() else {}
-    ci = {name: [(bounds or {}).get("low"), (bounds or {}).get("high")] for name, bounds in metrics["ci"].items()}
-    ranked = metrics["ranking"] or {"roc_auc": None, "roc_auc_ci": None}  # None: no P(yes) (always-yes)
+    on_sample = run_dir / ON_SAMPLE / "metrics.json"
     breakdowns = {name: [{**{k: row[k] for k in ("group", "n", "gold_yes", "f1", "mcc")},
                           "f1_ci": interval(row["ci"]["f1"]), "mcc_ci": interval(row["ci"]["mcc"])}
                          for row in metrics["breakdowns"][name]]
                   for name in LENGTH_GROUPS if name in metrics["breakdowns"]}
-    return {"f1": metrics["f1"], "f1_ci": ci["f1"], "mcc": metrics["mcc"], "mcc_ci": ci["mcc"],
-            **{k: metrics[k] for k in ("precision", "recall", "accuracy", "n")},
-            "roc_auc": ranked["roc_auc"], "roc_auc_ci": [(ranked["roc_auc_ci"] or {}).get(k) for k in ("low", "high")],
-            **{k: round(v, 1) for k, v in timing.items()}, "train_pairs": trained_on(run_dir, record),
-            "commit": made_at(run_dir), "windows": windows_read(record), "by_length": breakdowns}
+    return {**headline(metrics), **{k: round(v, 1) for k, v in timing.items()}, "train_pairs": trained_on(run_dir, record),
+            "commit": made_at(run_dir), "windows": windows_read(record), "by_length": breakdowns,
+            "on_sample": headline(json.loads(on_sample.read_text(encoding="utf-8"))) if on_sample.exists() else None}
 
 
 def windows_read(record: dict) -> int | str | None:
@@ -75,6 +82,9 @@ def dataset_section(name: str, section: dict) -> list[str]:
                f"({sample['test']['yes']} yes, {sample['test']['conversations']} conversations) and "
                f"{sample['dev']['pairs']} dev pairs ({sample['dev']['yes']} yes): SmolLM2 costs about a second a snippet "
                f"and several a long context on CPU, so every pair would cost hours; the rest score every pair."
+               + "".join(f" The {prep} rows leave out the sample's pairs that do not fit in that budget: "
+                         f"{count} of the test pairs, {sample['dev']['over_budget'][prep]} of the dev pairs."
+                         for prep, count in sample["test"].get("over_budget", {}).items() if count)
                if sample else "")
     lines += [f"Test: {test['pairs']} pairs ({test['yes']} yes) in {test['conversations']} conversations; "
               f"{sum(test['left_out_not_in_every_prep'].values())} not kept by every prep variant. "
@@ -100,6 +110,8 @@ def dataset_section(name: str, section: dict) -> list[str]:
         lines += [f"Panel: {panel['estimator']} estimator ({panel['reason']}): every vote on these test pairs against the "
                   f"majority of the other votes on its pair, ties skipped, {panel['pooled']['votes']} votes "
                   f"(per-annotator mean over columns, wrong here: {panel['per_annotator']['mean_f1']:.3f}).", ""]
+    if sample:
+        lines += same_pairs(section, sample["test"])
     reasons = {}
     for run, reason in section.get("not_measured", {}).items():
         reasons.setdefault(reason, []).append(f"**{run}**")
@@ -120,6 +132,17 @@ def dataset_section(name: str, section: dict) -> list[str]:
     if settings:
         lines += ["Made by " + ", ".join(f"{k} {v}" for k, v in settings.items()) + ".", ""]
     return lines
+
+
+def same_pairs(section: dict, sample: dict) -> list[str]:
+    """Every run on the * rows' sample: the LLM rows as they are, the others rescored there (`on_sample`)."""
+    rows = {run: r.get("on_sample") or (r if r["n"] <= sample["pairs"] else None) for run, r in section["runs"].items()}
+    lines = [f"The same {sample['pairs']} test pairs as the * rows ({sample['yes']} yes), every run at its own dev "
+             "threshold: the LLM rows against the others on equal terms (a shorter budget's rows: the pairs that fit).", "",
+             "| run | F1 [95% CI] | MCC [95% CI] | ROC AUC [95% CI] | pairs |", "|---|---|---|---|---|"]
+    lines += [f"| {run} | {with_interval(r['f1'], r['f1_ci'])} | {with_interval(r['mcc'], r['mcc_ci'])} | "
+              f"{with_interval(r['roc_auc'], r['roc_auc_ci'])} | {r['n']} |" for run, r in rows.items() if r]
+    return lines + [""]
 
 
 def markdown(datasets: dict) -> str:

@@ -79,7 +79,8 @@ def measured() -> str:
 
 
 def quality() -> str:
-    """Each dataset's headline table from quality.md (its length breakdowns stay there)."""
+    """Each dataset's headline table from quality.md, and its table of the LLM rows' sample (the
+    length breakdowns stay there)."""
     text = (RESULTS / "quality.md").read_text(encoding="utf-8")
     sections = re.findall(r"^## (.+?)\n(.*?)(?=^## |\Z)", text, flags=re.M | re.S)
     if not sections:
@@ -88,7 +89,9 @@ def quality() -> str:
     for name, body in sections:
         paragraphs = body.strip().split("\n\n")
         table = next(i for i, p in enumerate(paragraphs) if p.startswith("| run |"))
-        blocks.append("\n\n".join([f"#### {name}", *paragraphs[:table + 1]]))
+        same = [i for i, p in enumerate(paragraphs) if p.startswith("The same ")]
+        blocks.append("\n\n".join([f"#### {name}", *paragraphs[:table + 1],
+                                    *(paragraphs[same[0]:same[0] + 2] if same else [])]))
     return "\n\n".join(blocks) + "\n\nWith the breakdowns by length and each dataset's notes: [bench/results/quality.md](bench/results/quality.md)."
 
 

@@ -40,7 +40,14 @@ def test_every_dataset_has_every_run_on_every_pair_or_the_llm_sample(quick):
         sample = section["evaluation"].get("sample")
         for sampled, evaluation in ((False, section["evaluation"]), (True, sample)):
             scored = {name: r["n"] for name, r in runs.items() if quality.RUN_BY_NAME[name].sampled == sampled}
-            assert set(scored.values()) == ({evaluation["test"]["pairs"]} if scored else set()), (dataset, scored)
+            over_budget = evaluation["test"].get("over_budget", {}) if evaluation else {}  # a curve variant's misfits
+            assert scored == {name: evaluation["test"]["pairs"] - over_budget.get(quality.RUN_BY_NAME[name].prep, 0)
+                              for name in scored}, dataset
+        for name, r in runs.items():  # every run on the LLM rows' sample too: the every-pair ones rescored there
+            assert (r["on_sample"] is None) == quality.RUN_BY_NAME[name].sampled, (dataset, name)
+            assert r["on_sample"] is None or r["on_sample"]["n"] == sample["test"]["pairs"], (dataset, name)
+        p = sample["test"]["yes"] / sample["test"]["pairs"]
+        assert runs["always-yes"]["on_sample"]["f1"] == pytest.approx(2 * p / (1 + p))
         for name, r in runs.items():
             assert r["f1_ci"][0] <= r["f1"] <= r["f1_ci"][1] and r["mcc_ci"][0] <= r["mcc"] <= r["mcc_ci"][1], name
             assert (r["roc_auc"] is None) == (name == "always-yes"), name  # every model gives P(yes)
@@ -61,16 +68,22 @@ def test_every_dataset_has_every_run_on_every_pair_or_the_llm_sample(quick):
     assert windows == {"tfidf-messages-1": 1, "tfidf-messages-4": 4, "tfidf-messages-16": 16, "tfidf-messages": "all",
                        "tfidf-messages-debate": "all", "bi-encoder-messages-1": 1, "bi-encoder-messages-4": 4,
                        "bi-encoder-messages": 2, "bi-encoder-messages-debate": 2}  # --quick caps the default 16 at 2
-    lora_lengths = {d: yaml.safe_load((work / "runs" / d / "smollm2-lora-focus" / "axolotl.yml").read_text())["sequence_len"]
-                    for d in QUICK_DATASETS}
-    assert lora_lengths == {"rumoureval": 512, "csd": 512, "iac": 2048}  # each dataset's own focus prep
+    lora_lengths = {(d, run): yaml.safe_load((work / "runs" / d / run / "axolotl.yml").read_text())["sequence_len"]
+                    for d in QUICK_DATASETS for run in ("smollm2-lora-focus", "smollm2-lora-focus-512") if d in
+                    quality.RUN_BY_NAME[run].datasets}
+    assert lora_lengths == {("rumoureval", "smollm2-lora-focus"): 512, ("csd", "smollm2-lora-focus"): 512,
+                            ("iac", "smollm2-lora-focus"): 2048, ("iac", "smollm2-lora-focus-512"): 512}
+    budgets = {name: run["context_tokens"] for name, run in iac["runs"].items() if run["context_tokens"] is not None}
+    assert budgets == {"smollm2-zero-shot-focus": 2048, "smollm2-lora-focus": 2048, "smollm2-zero-shot-focus-512": 512,
+                       "smollm2-lora-focus-512": 512, "smollm2-zero-shot-focus-8192": 8192}  # the context-budget curve
     table = (work / "runs" / "quality.md").read_text()
-    assert table.count("\n| run | F1 [95% CI] |") == len(QUICK_DATASETS) and "| panel (ceiling) |" in table
+    assert table.count("\n| run | F1 [95% CI] | precision |") == len(QUICK_DATASETS) and "| panel (ceiling) |" in table
+    assert table.count("\n| run | F1 [95% CI] | MCC [95% CI] | ROC AUC [95% CI] |") == len(QUICK_DATASETS)  # same pairs
 
 
 def test_a_rerun_skips_finished_runs(quick):
     work, argv, results = quick
-    predictions = sorted((work / "runs").glob("*/*/predictions.jsonl"))
+    predictions = sorted((work / "runs").glob("*/*/predictions.jsonl")) + sorted((work / "runs").glob("*/*/*/metrics.json"))
     stamps = [p.stat().st_mtime_ns for p in predictions]
     assert quality.main(argv) == results
     assert quality.main(argv + ["--runs", "always-yes"]) == results  # one row asked for: the table keeps all
@@ -92,7 +105,7 @@ def test_the_notebook_renders_the_quality_table_and_plots(quick, monkeypatch):
     html = "".join(o.get("data", {}).get("text/html", "") for o in outputs)
     assert "always-yes" in html and "smollm2-lora" in html and "csd" in html and "bi-encoder-messages" in html
     assert sum("image/png" in o.get("data", {}) for o in outputs[-4:]) >= 2  # quality, and by length
-    assert "image/png" in outputs[-1].get("data", {})  # the window curve: IAC's message readers at several caps
+    assert all("image/png" in o.get("data", {}) for o in outputs[-2:])  # the window curve, the context-budget curve
 
 
 def test_a_finished_run_is_redone_when_its_manifest_differs(quick, capsys):
