@@ -19,7 +19,10 @@ conversations). A contributor's P(yes) on the opposite statement of a topic was 
 fourth feature: it added nothing on IAC (MCC within 0.005), so it is not here; nor did stacking a
 second reader's P(yes) (TF-IDF with the 4-window MiniLM reader: MCC 0.350 against 0.340), the
 statement's train yes-rate, or the contributor's message count and the debate's length (all
-within 0.01 on IAC's test pairs).
+within 0.01 on IAC's test pairs). Nor did signing each reply by what it says: a classifier of
+agreement (TF-IDF of a reply's first 400 characters, trained on train replies between
+contributors whose sides the panel knows, 25% of them agreeing) ranks dev replies at ROC AUC
+0.626, and the repliers' P(yes) weighted by it moved TF-IDF's test MCC from 0.333 to 0.339.
 """
 
 from __future__ import annotations
