@@ -230,9 +230,10 @@ def evaluation_sets(prepared: dict[str, Path], sample_pairs: dict[str, int], see
     same pairs without choosing them: a pair one cannot fit is counted, not replaced. Returns a data
     folder `name` per variant and the counts."""
     counts, curve = {}, curve or {}
-    folders = {prep: folder / name for prep, folder in {**prepared, **curve}.items()}
+    variants = {**prepared, **curve}
+    folders = {prep: folder / name for prep, folder in variants.items()}
     for split in ("dev", "test"):
-        rows = {prep: read_jsonl(folder / f"{split}.jsonl") for prep, folder in {**prepared, **curve}.items()}
+        rows = {prep: read_jsonl(folder / f"{split}.jsonl") for prep, folder in variants.items()}
         labels = {pair_key(r): r["meta"]["label"] for prep in prepared for r in rows[prep]}
         per_prep = {prep: {pair_key(r) for r in prep_rows} for prep, prep_rows in rows.items()}
         common = set.intersection(*(per_prep[prep] for prep in prepared))
@@ -244,7 +245,7 @@ def evaluation_sets(prepared: dict[str, Path], sample_pairs: dict[str, int], see
                          **({"over_budget": {p: len(kept - per_prep[p]) for p in curve}} if curve else {})}
         for prep, prep_rows in rows.items():
             write_jsonl(folders[prep] / f"{split}.jsonl", [r for r in prep_rows if pair_key(r) in kept])
-    for prep, folder in {**prepared, **curve}.items():
+    for prep, folder in variants.items():
         for name in ("train.jsonl", "tables"):
             if not (folders[prep] / name).is_symlink():
                 (folders[prep] / name).symlink_to(folder.resolve() / name)

@@ -89,9 +89,9 @@ def quality() -> str:
     for name, body in sections:
         paragraphs = body.strip().split("\n\n")
         table = next(i for i, p in enumerate(paragraphs) if p.startswith("| run |"))
-        same = [i for i, p in enumerate(paragraphs) if p.startswith("The same ")]
+        same = next((i for i, p in enumerate(paragraphs) if p.startswith("The same ")), None)
         blocks.append("\n\n".join([f"#### {name}", *paragraphs[:table + 1],
-                                    *(paragraphs[same[0]:same[0] + 2] if same else [])]))
+                                    *(paragraphs[same:same + 2] if same is not None else [])]))
     return "\n\n".join(blocks) + "\n\nWith the breakdowns by length and each dataset's notes: [bench/results/quality.md](bench/results/quality.md)."
 
 

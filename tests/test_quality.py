@@ -83,11 +83,11 @@ def test_every_dataset_has_every_run_on_every_pair_or_the_llm_sample(quick):
 
 def test_a_rerun_skips_finished_runs(quick):
     work, argv, results = quick
-    predictions = sorted((work / "runs").glob("*/*/predictions.jsonl")) + sorted((work / "runs").glob("*/*/*/metrics.json"))
-    stamps = [p.stat().st_mtime_ns for p in predictions]
+    written = sorted((work / "runs").glob("*/*/predictions.jsonl")) + sorted((work / "runs").glob("*/*/*/metrics.json"))
+    stamps = [p.stat().st_mtime_ns for p in written]
     assert quality.main(argv) == results
     assert quality.main(argv + ["--runs", "always-yes"]) == results  # one row asked for: the table keeps all
-    assert [p.stat().st_mtime_ns for p in predictions] == stamps
+    assert [p.stat().st_mtime_ns for p in written] == stamps
     alone = quality.main(argv[:-len(QUICK_DATASETS)] + ["csd"])  # one dataset: the others' sections stay
     assert alone == {"csd": results["csd"]}
     assert list(json.loads((work / "runs" / "quality.json").read_text())["datasets"]) == QUICK_DATASETS
