@@ -42,7 +42,9 @@ A finished run is reused only while its manifest (`core.manifest`: the run's def
 config files, the prepared data it read, the seed, the package versions) matches what it would be
 now; otherwise the run is redone, and the field that differs is printed (`--no-rerun`: stop and
 name them instead). Within a run, finished steps are skipped. Each row names the commit it was
-made at.
+made at and records its manifest's compared fields, so a clone without the runs folder (runs/ is
+not committed) keeps every committed row that still holds and trains only what is new or changed:
+`--runs NAME` adds one row to a table that cost hours of CPU, without redoing the others.
 """
 
 from __future__ import annotations
@@ -93,9 +95,7 @@ NOT_ON_IAC = {"smollm2-zero-shot": SNIPPETS_ON_IAC, "smollm2-lora": SNIPPETS_ON_
                                     "of training alone)"}
 CURVE_ONLY = ("the context-budget curve (512 and 8,192 focus tokens beside the 2,048-token rows) is measured on "
               "`iac` alone: on the short threads a focus context fits in 512 tokens, on the new topics SmolLM2 zero-shot "
-              "ranks below chance at 2,048; a LoRA at 8,192 is not run: at 2,048 its 48 steps took 41 minutes and "
-              "11.5 GB of this machine's 24 (gradient checkpointing off), and the 8,192-token contexts of the sample "
-              "hold 2.6 times the tokens (a mean of 3,927 against 1,511), past the hour a run is given")
+              "ranks below chance at 2,048")
 IAC_ONLY = ("measured on IAC only: a reader of every message of a contributor, made for long debates; on these "
             "short threads a contributor writes one or two messages, which the snippet and focus encoders read whole")
 ENV = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",  # axolotl calls accelerate
@@ -112,7 +112,7 @@ class Run:
     config: str | None = None  # encoder config, or "lora" for the fine-tuned LLM
     quick: tuple[str, ...] = field(default=())  # encoders.train --set overrides for --quick
     datasets: tuple[str, ...] = tuple(DATASETS)  # where it is measured
-    overrides: tuple[str, ...] = field(default=())  # encoders.train --set overrides, always
+    overrides: tuple[str, ...] = field(default=())  # key=value, always: encoders.train --set, or the LoRA recipe's keys
 
     @property
     def sampled(self) -> bool:
@@ -133,6 +133,9 @@ RUNS = (
     Run("smollm2-zero-shot-focus-512", "focus-512", "llm", datasets=("iac",)),  # the context-budget curve
     Run("smollm2-lora-focus-512", "focus-512", "llm", "lora", datasets=tuple(iac.DATASETS)),  # the new topics too: cheap
     Run("smollm2-zero-shot-focus-8192", "focus-8192", "llm", datasets=("iac",)),
+    Run("smollm2-lora-focus-8192", "focus-8192", "llm", "lora", datasets=("iac",), overrides=(
+        "micro_batch_size=1", "gradient_accumulation_steps=4",  # the same 4 contexts a step, one at a time
+        "gradient_checkpointing=true", "max_steps=24")),  # within 24 GB; the hour a run is given
     Run("cross-encoder", "snippets", "encoder", "encoders/configs/cross_encoder.yml", ("epochs=1",), datasets=SHORT),
     *(Run(f"tfidf-messages-{n}", "focus", "encoder", TFIDF, datasets=tuple(iac.DATASETS), overrides=(f"max_windows={n}",))
       for n in (1, 4, 16)),  # the window curve of the cheapest reader; tfidf-messages reads every message
@@ -265,24 +268,27 @@ def panel_ceiling(folder: Path) -> dict | None:
     return {**level, "reason": coverage}
 
 
-def lora_config(dataset: str, data: Path, run_dir: Path, quick: bool, seed: int, prep: str) -> Path:
-    """The committed LoRA recipe with this dataset's paths and the prep variant's sequence_len,
+def lora_config(dataset: str, data: Path, run_dir: Path, quick: bool, seed: int, run: Run) -> Path:
+    """The committed LoRA recipe with this dataset's paths, the prep variant's sequence_len and the run's overrides,
     trained on a seeded sample of the train rows (snippets, or focus contexts), half "yes" and half
     "no", as many as its steps take (2 steps with --quick). Drawn from the whole split in its own
     proportion, 48 steps would hold 33 to 42 "yes" snippets (17-22%), and the model learned to
     answer "no" whatever it read."""
     config = yaml.safe_load(LORA_CONFIG.read_text(encoding="utf-8"))
+    for key, value in (item.split("=", 1) for item in run.overrides):
+        config[key] = yaml.safe_load(value)
     config["max_steps"] = 2 if quick else config["max_steps"]
     size = config["max_steps"] * config["micro_batch_size"] * config["gradient_accumulation_steps"]
     rows = read_jsonl(data / "train.jsonl")
     kept = sample({i: row["meta"]["label"] for i, row in enumerate(rows)}, size, seed, yes_share=LORA_YES_SHARE)
     write_jsonl(run_dir / "train.jsonl", [row for i, row in enumerate(rows) if i in kept])
     config["datasets"][0]["path"] = str(run_dir / "train.jsonl")
-    config["sequence_len"] = sequence_len(dataset, prep)
+    config["sequence_len"] = sequence_len(dataset, run.prep)
     config["dataset_prepared_path"] = str(run_dir / "axolotl_data")
     config["output_dir"] = str(run_dir / "adapter")
     path = run_dir / "axolotl.yml"
-    path.write_text(f"# {LORA_CONFIG.relative_to(ROOT)} with this dataset's paths and sequence_len ({prep}), on a "
+    path.write_text(f"# {LORA_CONFIG.relative_to(ROOT)} with this dataset's paths and sequence_len ({run.prep}), "
+                    f"{', '.join(run.overrides) or 'no overrides'}, on a "
                     f"{LORA_YES_SHARE:.0%} 'yes' sample of its train rows (run_dir/train.jsonl), written by bench.quality\n"
                     + yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
     return path
@@ -323,7 +329,7 @@ def stage(run_dir: Path, name: str, output: Path, commands: list[list[str]]) -> 
 def run_llm(run: Run, dataset: str, data: Path, run_dir: Path, quick: bool, seed: int) -> dict:
     timing, adapter = {"train_seconds": 0.0}, []
     if run.config == "lora":
-        config = str(lora_config(dataset, data, run_dir, quick, seed, run.prep))
+        config = str(lora_config(dataset, data, run_dir, quick, seed, run))
         axolotl = str(Path(sys.executable).parent / "axolotl")
         timing["train_seconds"] = stage(run_dir, "train", run_dir / "adapter" / "adapter_config.json",
                                         [[axolotl, "preprocess", config], [axolotl, "train", config]])
@@ -423,6 +429,7 @@ def main(argv: list[str] | None = None) -> dict:
                                                                                          "evaluation-sample", curve)
         evaluation[dataset]["panel"] = panel_ceiling(next(iter(every.values())))
     results, failed, refused = {dataset: {} for dataset in args.datasets}, [], []
+    committed = committed_rows(out / "quality.json")
     # Run by run, the LLM runs first, the cheap ones last. --runs chooses what is trained; the table
     # keeps every finished run of these datasets, so training one row does not drop the others.
     for run in RUNS:
@@ -432,6 +439,17 @@ def main(argv: list[str] | None = None) -> dict:
                 continue
             data = folders[dataset]["sample" if run.sampled else "every pair"][run.prep]
             current = run_manifest(run, data, args.quick, args.seed)
+            row = committed.get(dataset, {}).get(run.name)
+            if row and not (run_dir / "timing.json").exists():  # a clone without the runs: the row, while it holds
+                changed = differences(row["manifest"], current) if row.get("manifest") else []
+                if not changed:
+                    results[dataset][run.name] = row
+                    continue
+                if args.no_rerun:
+                    refused.append(f"{dataset} / {run.name} (committed row): {', '.join(changed)}")
+                    continue
+                print(f"{dataset} / {run.name}: the committed row is dropped, its manifest differs: {', '.join(changed)}"
+                      + ("" if run.name in args.runs else " (--runs it to redo it)"), flush=True)
             changed = stale(run_dir, current) if run.name in args.runs else []
             if changed and args.no_rerun:
                 refused.append(f"{dataset} / {run.name}: {', '.join(changed)}")
@@ -459,6 +477,15 @@ def main(argv: list[str] | None = None) -> dict:
     if failed:
         raise RuntimeError("runs failed:\n" + "\n".join(failed))
     return results
+
+
+def committed_rows(path: Path) -> dict[str, dict]:
+    """The rows already written, per dataset. A run not finished in this runs folder (a fresh clone:
+    runs/ is not committed) keeps its row while the manifest the row recorded matches what the run
+    would be now; a row from before rows recorded one is kept as it is, and the table marks it."""
+    if not path.exists():
+        return {}
+    return {dataset: section["runs"] for dataset, section in json.loads(path.read_text(encoding="utf-8"))["datasets"].items()}
 
 
 def section(dataset: str, runs: dict, evaluation: dict, settings: dict) -> dict:

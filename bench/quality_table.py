@@ -2,13 +2,17 @@
 
 quality.json: {"datasets": {name: {"settings", "evaluation", "runs", "not_measured"}}}; a dataset
 not run this time keeps its section from the file already there, so one dataset can be re-run
-alone. quality.md renders the same, with the length breakdowns of every run.
+alone. Each row records the manifest fields that made it (`core.manifest.COMPARED`), so that a
+clone without the runs folder keeps the rows that still hold (`bench.quality`). quality.md renders
+the same, with the length breakdowns of every run.
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+
+from core.manifest import COMPARED
 
 ON_SAMPLE = "on-sample"  # in an every-pair run's folder: its test predictions on the LLM rows' sample, scored
 LENGTH_GROUPS = {"conversation_chars": "conversation length (characters)",
@@ -28,13 +32,16 @@ def result(run_dir: Path) -> dict:
     metrics = json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))
     timing = json.loads((run_dir / "timing.json").read_text(encoding="utf-8"))
     record = json.loads((run_dir / "run.json").read_text(encoding="utf-8")) if (run_dir / "run.json").exists() else {}
+    made = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))  # bench.quality writes it with the row
     on_sample = run_dir / ON_SAMPLE / "metrics.json"
     breakdowns = {name: [{**{k: row[k] for k in ("group", "n", "gold_yes", "f1", "mcc")},
                           "f1_ci": interval(row["ci"]["f1"]), "mcc_ci": interval(row["ci"]["mcc"])}
                          for row in metrics["breakdowns"][name]]
                   for name in LENGTH_GROUPS if name in metrics["breakdowns"]}
     return {**headline(metrics), **{k: round(v, 1) for k, v in timing.items()}, "train_pairs": trained_on(run_dir, record),
-            "commit": made_at(run_dir), "windows": windows_read(record), "by_length": breakdowns,
+            "commit": (made["commit"] or "?")[:7] + ("+" if made["dirty"] else ""),  # + : the tree had changes
+            "manifest": {k: made[k] for k in COMPARED},  # what must match for the row to stand for a rerun
+            "windows": windows_read(record), "by_length": breakdowns,
             "on_sample": headline(json.loads(on_sample.read_text(encoding="utf-8"))) if on_sample.exists() else None}
 
 
@@ -49,15 +56,6 @@ def trained_on(run_dir: Path, record: dict) -> int | None:
     if (run_dir / "train.jsonl").exists():
         return sum(1 for _ in open(run_dir / "train.jsonl", encoding="utf-8"))
     return record.get("questions", {}).get("train_used")  # eval.predict's run.json (zero-shot) has none
-
-
-def made_at(run_dir: Path) -> str | None:
-    """The commit a run was made at (marked + when the tree had changes), from its manifest."""
-    path = run_dir / "manifest.json"
-    if not path.exists():
-        return None
-    recorded = json.loads(path.read_text(encoding="utf-8"))
-    return (recorded["commit"] or "?")[:7] + ("+" if recorded["dirty"] else "")
 
 
 def interval(ci: dict | None) -> list:
@@ -99,13 +97,16 @@ def dataset_section(name: str, section: dict) -> list[str]:
                      f"{r['accuracy']:.3f} | {with_interval(r['mcc'], r['mcc_ci'])} | "
                      f"{with_interval(r['roc_auc'], r['roc_auc_ci'])} | {r['n']} | {r.get('train_pairs') or '–'} | "
                      f"{r['train_seconds']:.0f} | "
-                     f"{r['score_seconds']:.0f} | {r.get('commit') or '–'} |")
+                     f"{r['score_seconds']:.0f} | {r.get('commit') or '–'}{'' if r.get('manifest') else '†'} |")
     panel = section["evaluation"].get("panel")
     if panel:
         pooled = panel["pooled"]
         lines.append(f"| panel (ceiling) | {panel['f1']:.3f} | {pooled['precision']:.3f} | {pooled['recall']:.3f} | "
                      f"{pooled['accuracy']:.3f} | {pooled['mcc']:.3f} | – | {test['pairs']} | – | – | – | – |")
     lines.append("")
+    if not all(r.get("manifest") for r in section["runs"].values()):
+        lines += ["† made before a row recorded its manifest (the config, data, seed and package versions that made "
+                  "it): kept as committed, unchecked against them; rerunning the row records one.", ""]
     if panel:
         lines += [f"Panel: {panel['estimator']} estimator ({panel['reason']}): every vote on these test pairs against the "
                   f"majority of the other votes on its pair, ties skipped, {panel['pooled']['votes']} votes "

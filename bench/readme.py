@@ -89,6 +89,8 @@ def quality() -> str:
     for name, body in sections:
         paragraphs = body.strip().split("\n\n")
         table = next(i for i, p in enumerate(paragraphs) if p.startswith("| run |"))
+        if paragraphs[table + 1:] and paragraphs[table + 1].startswith("†"):  # the table's footnote
+            table += 1
         same = next((i for i, p in enumerate(paragraphs) if p.startswith("The same ")), None)
         blocks.append("\n\n".join([f"#### {name}", *paragraphs[:table + 1],
                                     *(paragraphs[same:same + 2] if same is not None else [])]))

@@ -69,13 +69,17 @@ def test_every_dataset_has_every_run_on_every_pair_or_the_llm_sample(quick):
                        "tfidf-messages-debate": "all", "bi-encoder-messages-1": 1, "bi-encoder-messages-4": 4,
                        "bi-encoder-messages": 2, "bi-encoder-messages-debate": 2}  # --quick caps the default 16 at 2
     lora_lengths = {(d, run): yaml.safe_load((work / "runs" / d / run / "axolotl.yml").read_text())["sequence_len"]
-                    for d in QUICK_DATASETS for run in ("smollm2-lora-focus", "smollm2-lora-focus-512") if d in
-                    quality.RUN_BY_NAME[run].datasets}
+                    for d in QUICK_DATASETS for run in ("smollm2-lora-focus", "smollm2-lora-focus-512",
+                                                        "smollm2-lora-focus-8192") if d in quality.RUN_BY_NAME[run].datasets}
     assert lora_lengths == {("rumoureval", "smollm2-lora-focus"): 512, ("csd", "smollm2-lora-focus"): 512,
-                            ("iac", "smollm2-lora-focus"): 2048, ("iac", "smollm2-lora-focus-512"): 512}
+                            ("iac", "smollm2-lora-focus"): 2048, ("iac", "smollm2-lora-focus-512"): 512,
+                            ("iac", "smollm2-lora-focus-8192"): 8192}
+    long_run = yaml.safe_load((work / "runs" / "iac" / "smollm2-lora-focus-8192" / "axolotl.yml").read_text())
+    assert (long_run["micro_batch_size"], long_run["gradient_checkpointing"], long_run["max_steps"]) == (1, True, 2)
     budgets = {name: run["context_tokens"] for name, run in iac["runs"].items() if run["context_tokens"] is not None}
     assert budgets == {"smollm2-zero-shot-focus": 2048, "smollm2-lora-focus": 2048, "smollm2-zero-shot-focus-512": 512,
-                       "smollm2-lora-focus-512": 512, "smollm2-zero-shot-focus-8192": 8192}  # the context-budget curve
+                       "smollm2-lora-focus-512": 512, "smollm2-zero-shot-focus-8192": 8192,
+                       "smollm2-lora-focus-8192": 8192}  # the context-budget curve
     table = (work / "runs" / "quality.md").read_text()
     assert table.count("\n| run | F1 [95% CI] | precision |") == len(QUICK_DATASETS) and "| panel (ceiling) |" in table
     assert table.count("\n| run | F1 [95% CI] | MCC [95% CI] | ROC AUC [95% CI] |") == len(QUICK_DATASETS)  # same pairs
@@ -91,6 +95,31 @@ def test_a_rerun_skips_finished_runs(quick):
     alone = quality.main(argv[:-len(QUICK_DATASETS)] + ["csd"])  # one dataset: the others' sections stay
     assert alone == {"csd": results["csd"]}
     assert list(json.loads((work / "runs" / "quality.json").read_text())["datasets"]) == QUICK_DATASETS
+
+
+def test_a_clone_without_the_runs_keeps_the_committed_rows_that_still_hold(quick, tmp_path, capsys):
+    """runs/ is not committed: a clone keeps each row whose recorded manifest matches what the run would be
+    now, redoes one that does not, and keeps a row from before rows recorded one, marked."""
+    work, argv, _ = quick
+    clone = json.loads((work / "runs" / "quality.json").read_text())
+    clone["datasets"]["csd"]["runs"]["always-yes"]["manifest"]["seed"] = 99
+    del clone["datasets"]["rumoureval"]["runs"]["statement-prior"]["manifest"]
+    out = tmp_path / "results"
+    out.mkdir()
+    (out / "quality.json").write_text(json.dumps(clone))
+    fresh = ["--work", str(tmp_path / "runs"), "--out", str(out), "--runs", "always-yes"]
+    capsys.readouterr()
+    kept = quality.main([argv[0], *argv[3:], *fresh])
+    assert "csd / always-yes: the committed row is dropped, its manifest differs: seed 99 -> 0" in capsys.readouterr().out
+    assert sorted(p.parent.relative_to(tmp_path) for p in (tmp_path / "runs").glob("*/*/timing.json")) == \
+        [Path("runs/csd/always-yes")]  # every other row came from the results file
+    expected = {d: s["runs"] for d, s in clone["datasets"].items()}
+    expected["csd"]["always-yes"]["manifest"]["seed"] = 0
+    for rows in (kept, expected):  # the redone row names the commit checked out now
+        rows["csd"]["always-yes"].pop("commit")
+    assert json.loads(json.dumps(kept)) == expected
+    table = (out / "quality.md").read_text()
+    assert table.count("† |") == 1 and "† made before a row recorded its manifest" in table
 
 
 def test_the_notebook_renders_the_quality_table_and_plots(quick, monkeypatch):
