@@ -429,49 +429,55 @@ def main(argv: list[str] | None = None) -> dict:
                                                                                          "evaluation-sample", curve)
         evaluation[dataset]["panel"] = panel_ceiling(next(iter(every.values())))
     results, failed, refused = {dataset: {} for dataset in args.datasets}, [], []
-    committed = committed_rows(out / "quality.json")
+    plan = []  # (run, dataset, its data folder, its manifest now), in the table's order
+    for run in RUNS:
+        for dataset in (d for d in args.datasets if d in run.datasets):
+            data = folders[dataset]["sample" if run.sampled else "every pair"][run.prep]
+            plan.append((run, dataset, data, run_manifest(run, data, args.quick, args.seed)))
+    committed, settled = committed_rows(out / "quality.json"), set()
+    for run, dataset, _, current in plan:  # a clone without the runs: each committed row, while it holds
+        row = committed.get(dataset, {}).get(run.name)
+        if not row or (work / dataset / run.name / "timing.json").exists():
+            continue
+        changed = differences(row["manifest"], current) if row.get("manifest") else []
+        if not changed:
+            results[dataset][run.name] = row
+        elif args.no_rerun:
+            refused.append(f"{dataset} / {run.name} (committed row): {', '.join(changed)}")
+        else:
+            print(f"{dataset} / {run.name}: the committed row is dropped, its manifest differs: {', '.join(changed)}"
+                  + ("" if run.name in args.runs else " (--runs it to redo it)"), flush=True)
+            continue
+        settled.add((dataset, run.name))
     # Run by run, the LLM runs first, the cheap ones last. --runs chooses what is trained; the table
     # keeps every finished run of these datasets, so training one row does not drop the others.
-    for run in RUNS:
-        for dataset in args.datasets:
-            run_dir = work / dataset / run.name
-            if dataset not in run.datasets:
-                continue
-            data = folders[dataset]["sample" if run.sampled else "every pair"][run.prep]
-            current = run_manifest(run, data, args.quick, args.seed)
-            row = committed.get(dataset, {}).get(run.name)
-            if row and not (run_dir / "timing.json").exists():  # a clone without the runs: the row, while it holds
-                changed = differences(row["manifest"], current) if row.get("manifest") else []
-                if not changed:
-                    results[dataset][run.name] = row
-                    continue
-                if args.no_rerun:
-                    refused.append(f"{dataset} / {run.name} (committed row): {', '.join(changed)}")
-                    continue
-                print(f"{dataset} / {run.name}: the committed row is dropped, its manifest differs: {', '.join(changed)}"
-                      + ("" if run.name in args.runs else " (--runs it to redo it)"), flush=True)
-            changed = stale(run_dir, current) if run.name in args.runs else []
-            if changed and args.no_rerun:
-                refused.append(f"{dataset} / {run.name}: {', '.join(changed)}")
-                continue
-            if changed:
-                print(f"{dataset} / {run.name}: redone, its manifest differs: {', '.join(changed)}", flush=True)
-                for record in ("timing.json", "stages.json"):  # every step of it again
-                    (run_dir / record).unlink(missing_ok=True)
-            try:
-                if run.name in args.runs and not (run_dir / "timing.json").exists():
-                    print(f"{dataset} / {run.name} ...", flush=True)
-                    execute(run, dataset, data, run_dir, args.quick, args.seed, current)
-            except RuntimeError as error:  # one failed run leaves the others' results standing
-                failed.append(f"{dataset} / {run.name}: {error}")
-                continue
-            if not (run_dir / "timing.json").exists():
-                continue
-            if not run.sampled and "sample" in folders[dataset]:
-                score_on_sample(run, run_dir, folders[dataset]["sample"][run.prep])
-            results[dataset][run.name] = {**result(run_dir), "context_tokens": sequence_len(dataset, run.prep)
-                                          if run.kind == "llm" and run.prep != "snippets" else None}
-            write_results(out, {d: section(d, results[d], evaluation[d], settings) for d in args.datasets})
+    for run, dataset, data, current in plan:
+        run_dir = work / dataset / run.name
+        if (dataset, run.name) in settled:
+            continue
+        changed = stale(run_dir, current) if run.name in args.runs else []
+        if changed and args.no_rerun:
+            refused.append(f"{dataset} / {run.name}: {', '.join(changed)}")
+            continue
+        if changed:
+            print(f"{dataset} / {run.name}: redone, its manifest differs: {', '.join(changed)}", flush=True)
+            for record in ("timing.json", "stages.json"):  # every step of it again
+                (run_dir / record).unlink(missing_ok=True)
+        try:
+            if run.name in args.runs and not (run_dir / "timing.json").exists():
+                print(f"{dataset} / {run.name} ...", flush=True)
+                execute(run, dataset, data, run_dir, args.quick, args.seed, current)
+        except RuntimeError as error:  # one failed run leaves the others' results standing
+            failed.append(f"{dataset} / {run.name}: {error}")
+            continue
+        if not (run_dir / "timing.json").exists():
+            continue
+        if not run.sampled and "sample" in folders[dataset]:
+            score_on_sample(run, run_dir, folders[dataset]["sample"][run.prep])
+        results[dataset][run.name] = {**result(run_dir), "context_tokens": sequence_len(dataset, run.prep)
+                                      if run.kind == "llm" and run.prep != "snippets" else None}
+        write_results(out, {d: section(d, results[d], evaluation[d], settings) for d in args.datasets})
+    write_results(out, {d: section(d, results[d], evaluation[d], settings) for d in args.datasets})
     if refused:
         raise UserError("finished runs whose manifest differs (--no-rerun):\n  " + "\n  ".join(refused))
     if failed:
@@ -491,7 +497,8 @@ def committed_rows(path: Path) -> dict[str, dict]:
 def section(dataset: str, runs: dict, evaluation: dict, settings: dict) -> dict:
     not_measured = {run.name: CURVE_ONLY if run.prep in CURVE_PREPS else IAC_ONLY if dataset not in iac.DATASETS
                     else NOT_ON_IAC[run.name] for run in RUNS if dataset not in run.datasets}
-    return {"settings": settings, "evaluation": evaluation, "runs": runs, "not_measured": not_measured}
+    ordered = {run.name: runs[run.name] for run in RUNS if run.name in runs}  # kept rows first come in RUNS' place
+    return {"settings": settings, "evaluation": evaluation, "runs": ordered, "not_measured": not_measured}
 
 
 def provenance(quick: bool) -> dict:
