@@ -135,7 +135,7 @@ RUNS = (
     Run("smollm2-zero-shot-focus-8192", "focus-8192", "llm", datasets=("iac",)),
     Run("smollm2-lora-focus-8192", "focus-8192", "llm", "lora", datasets=("iac",), overrides=(
         "micro_batch_size=1", "gradient_accumulation_steps=4",  # the same 4 contexts a step, one at a time
-        "gradient_checkpointing=true", "max_steps=8")),  # within 24 GB; 32 contexts of ~4,000 tokens at 7-11 min a step: ~an hour
+        "gradient_checkpointing=true", "max_steps=8")),  # within 24 GB; 32 contexts of ~4,500 tokens at 6-12 min a step: ~an hour
     Run("cross-encoder", "snippets", "encoder", "encoders/configs/cross_encoder.yml", ("epochs=1",), datasets=SHORT),
     *(Run(f"tfidf-messages-{n}", "focus", "encoder", TFIDF, datasets=tuple(iac.DATASETS), overrides=(f"max_windows={n}",))
       for n in (1, 4, 16)),  # the window curve of the cheapest reader; tfidf-messages reads every message
