@@ -397,8 +397,10 @@ def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a few conversations per split, 2 training steps")
     parser.add_argument("--datasets", nargs="+", choices=sorted(DATASETS), default=list(DATASETS))
-    parser.add_argument("--runs", nargs="+", choices=[r.name for r in RUNS], default=[r.name for r in RUNS],
-                        help="the runs to train and score if not finished (the table shows every finished run)")
+    parser.add_argument("--runs", nargs="+", choices=[r.name for r in RUNS],
+                        help="the runs to train and score if not finished (default: every run; the table shows every "
+                             "finished run); a committed row made before rows recorded a manifest (†) is redone "
+                             "only when named here")
     parser.add_argument("--dev-pairs", type=int, default=80, help="a seeded sample of this many dev pairs (0: all)")
     parser.add_argument("--test-pairs", type=int, default=160, help="the same for test")
     parser.add_argument("--seed", type=int, default=0)
@@ -408,6 +410,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--out", type=Path, help="results folder (default bench/results, or the work folder with --quick)")
     parser.add_argument("--data", type=Path, help="prepared data folder (default data/prepared/quality, or quality-quick)")
     args = parser.parse_args(argv)
+    named, args.runs = set(args.runs or ()), args.runs or [r.name for r in RUNS]
     suffix = "-quick" if args.quick else ""
     work = args.work or ROOT / "runs" / f"quality{suffix}"
     out = args.out or (work if args.quick else ROOT / "bench" / "results")
@@ -439,7 +442,8 @@ def main(argv: list[str] | None = None) -> dict:
         row = committed.get(dataset, {}).get(run.name)
         if not row or (work / dataset / run.name / "timing.json").exists():
             continue
-        changed = differences(row["manifest"], current) if row.get("manifest") else []
+        changed = differences(row["manifest"], current) if row.get("manifest") else \
+            ["no manifest recorded (†), --runs names it"] if run.name in named else []
         if not changed:
             results[dataset][run.name] = row
         elif args.no_rerun:

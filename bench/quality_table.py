@@ -106,7 +106,8 @@ def dataset_section(name: str, section: dict) -> list[str]:
     lines.append("")
     if not all(r.get("manifest") for r in section["runs"].values()):
         lines += ["† made before a row recorded its manifest (the config, data, seed and package versions that made "
-                  "it): kept as committed, unchecked against them; rerunning the row records one.", ""]
+                  "it): kept as committed, unchecked against them; `python -m bench.quality --runs NAME` redoes it "
+                  "and records one.", ""]
     if panel:
         lines += [f"Panel: {panel['estimator']} estimator ({panel['reason']}): every vote on these test pairs against the "
                   f"majority of the other votes on its pair, ties skipped, {panel['pooled']['votes']} votes "

@@ -118,6 +118,10 @@ def test_a_clone_without_the_runs_keeps_the_committed_rows_that_still_hold(tmp_p
     assert kept == {"csd": written} == made and list(written) == ["always-yes", "statement-prior"]
     table = (out / "quality.md").read_text()
     assert table.count("† |") == 1 and "† made before a row recorded its manifest" in table
+    redone = quality.main([*floors[:-2], "statement-prior", "--work", str(tmp_path / "runs"), "--out", str(out)])
+    assert "csd / statement-prior: the committed row is dropped, its manifest differs: no manifest" in capsys.readouterr().out
+    assert (tmp_path / "runs" / "csd" / "statement-prior" / "timing.json").exists()  # named: the unchecked row redone
+    assert redone["csd"]["statement-prior"]["manifest"] and "† |" not in (out / "quality.md").read_text()
 
 
 def test_the_notebook_renders_the_quality_table_and_plots(quick, monkeypatch):
