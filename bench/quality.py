@@ -13,6 +13,10 @@ the same test pairs, with every P(yes) threshold tuned on dev and frozen (`eval.
     always-yes          the floor: F1 = 2p / (1 + p) for a yes-rate p
     statement-prior     the second floor: P(yes) = the statement's yes-rate in train, threshold on dev;
                         a run that does not beat it learned the statements, not the contributors
+    contributor-history the third, reading nothing either: the contributor's own train yes-rate on the
+                        statement (in other conversations, found through prep's private pseudonym map),
+                        shrunk to the statement's by one pseudo-pair; the statement's where train never
+                        saw them. What a team that knows its recurring contributors has before reading
     smollm2-zero-shot   SmolLM2-135M-Instruct, P(yes) by label log-likelihood, on snippets
     smollm2-lora        the same after `axolotl train axolotl_configs/smollm2_quality.yml` on a
                         seeded sample of train snippets, half "yes", half "no"
@@ -57,17 +61,19 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
 from bench import iac
-from bench.quality_table import ON_SAMPLE, result, write_results
+from bench.quality_table import NEWCOMERS, ON_SAMPLE, result, write_results
 from core.cli import UserError, run_cli
 from core.jsonl import read_jsonl, write_jsonl
 from core.manifest import differences, git_state, manifest
 from core.runs import prediction_row
+from prep.anonymise import private_dir
 from prep.panel import human_level
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -108,7 +114,7 @@ ENV = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.envi
 class Run:
     name: str
     prep: str
-    kind: str  # constant | llm | encoder
+    kind: str  # constant | prior | history | llm | encoder
     config: str | None = None  # encoder config, or "lora" for the fine-tuned LLM
     quick: tuple[str, ...] = field(default=())  # encoders.train --set overrides for --quick
     datasets: tuple[str, ...] = tuple(DATASETS)  # where it is measured
@@ -126,6 +132,7 @@ TFIDF = "encoders/configs/tfidf_messages.yml"
 RUNS = (
     Run("always-yes", "focus", "constant"),
     Run("statement-prior", "focus", "prior"),
+    Run("contributor-history", "focus", "history"),
     Run("smollm2-zero-shot", "snippets", "llm", datasets=SHORT),
     Run("smollm2-lora", "snippets", "llm", "lora", datasets=SHORT),
     Run("smollm2-zero-shot-focus", "focus", "llm"),
@@ -180,10 +187,15 @@ def sequence_len(dataset: str, prep: str) -> int:
     return int(options[options.index("--sequence-len") + 1])
 
 
+def prepared_folder(dataset: str, prep: str, data_root: Path) -> Path:
+    """Where prep.build writes a dataset's variant (IAC: one prep of every debate, split two ways)."""
+    return data_root / (f"iac-all-{prep}" if dataset in iac.DATASETS else f"{dataset}-{prep}")
+
+
 def prepare(dataset: str, prep: str, data_root: Path, quick: bool, seed: int) -> Path:
     out = data_root / f"{dataset}-{prep}"
-    if dataset in iac.DATASETS:  # one prep of every debate, split two ways
-        prepared = data_root / f"iac-all-{prep}"
+    if dataset in iac.DATASETS:
+        prepared = prepared_folder(dataset, prep, data_root)
         if not (prepared / "prep_report.json").exists():
             messages, stances = iac.one_split_tables(ROOT / iac.SOURCE, data_root / "iac-tables", 3 if quick else None)
             call(python("prep.build", "--messages", str(messages), "--stances", str(stances), "--tokenizer", MODEL,
@@ -301,19 +313,54 @@ def run_constant(data: Path, run_dir: Path) -> dict:
     return {"train_seconds": 0.0, "score_seconds": 0.0}
 
 
-def run_prior(data: Path, run_dir: Path) -> dict:
-    """P(yes) = the statement's yes-rate among the train pairs; eval tunes the threshold on dev."""
+def run_prior(data: Path, run_dir: Path, pseudonyms: Path | None = None) -> dict:
+    """P(yes) = the statement's yes-rate among the train pairs; eval tunes the threshold on dev.
+    With `pseudonyms` (prep's private map, conversation -> handle -> pseudonym), the contributor's
+    own yes-rate on the statement in train, shrunk to the statement's by one pseudo-pair: (yes +
+    rate) / (pairs + 1)."""
     seen = {}
     for row in read_jsonl(data / "train.jsonl"):
         seen.setdefault(row["meta"]["statement_id"], []).append(row["meta"]["label"] == "yes")
     rates = {statement: sum(labels) / len(labels) for statement, labels in seen.items()}
     overall = sum(map(sum, seen.values())) / sum(map(len, seen.values()))  # a statement train never saw
+    seen_before = labels_seen_before(data, pseudonyms) if pseudonyms else lambda meta: []
+
+    def answer(meta: dict) -> float:
+        rate, own = rates.get(meta["statement_id"], overall), seen_before(meta)
+        return (sum(own) + rate) / (len(own) + 1)
+
+    counted = {}
     for split, output in (("dev", "dev_predictions.jsonl"), ("test", "predictions.jsonl")):
         rows = read_jsonl(data / f"{split}.jsonl")
-        p_yes = [rates.get(r["meta"]["statement_id"], overall) for r in rows]
+        p_yes = [answer(r["meta"]) for r in rows]
+        counted[split] = {"pairs": len(rows), "seen_before": sum(bool(seen_before(r["meta"])) for r in rows)}
         write_jsonl(run_dir / output, [prediction_row(r["meta"], "classifier", "yes" if p >= 0.5 else "no", p)
                                        for r, p in zip(rows, p_yes)])
+    if pseudonyms:  # how many pairs the contributor's history answered (the rest fall back to the statement's rate)
+        (run_dir / "run.json").write_text(json.dumps({"history": counted}, indent=1) + "\n", encoding="utf-8")
     return {"train_seconds": 0.0, "score_seconds": 0.0}
+
+
+def labels_seen_before(data: Path, pseudonyms: Path) -> Callable[[dict], list[bool]]:
+    """A pair's meta -> the panel's train labels of the same person on the same statement, in other
+    conversations. Pseudonyms are per conversation, so only prep's private map finds a person again."""
+    handle = {(conversation, pseudonym): name for conversation, names in
+              json.loads(pseudonyms.read_text(encoding="utf-8")).items() for name, pseudonym in names.items()}
+    history = {}
+    for row in read_jsonl(data / "train.jsonl"):
+        meta = row["meta"]
+        history.setdefault((meta["statement_id"], handle[meta["conversation_id"], meta["contributor"]]), []).append(
+            meta["label"] == "yes")
+    return lambda meta: history.get((meta["statement_id"], handle[meta["conversation_id"], meta["contributor"]]), [])
+
+
+def newcomer_pairs(data: Path, pseudonyms: Path) -> set | None:
+    """The test pairs whose contributor train never labelled on the statement: where a run's answer
+    cannot be the person's record. None when that is every test pair or none."""
+    seen_before = labels_seen_before(data, pseudonyms)
+    rows = read_jsonl(data / "test.jsonl")
+    keys = {pair_key(row) for row in rows if not seen_before(row["meta"])}
+    return keys if 0 < len(keys) < len(rows) else None
 
 
 def stage(run_dir: Path, name: str, output: Path, commands: list[list[str]]) -> float:
@@ -349,10 +396,12 @@ def run_encoder(run: Run, data: Path, run_dir: Path, quick: bool) -> dict:
     return {k: recorded[k] for k in ("train_seconds", "score_seconds")}
 
 
-def execute(run: Run, dataset: str, data: Path, run_dir: Path, quick: bool, seed: int, current: dict) -> None:
+def execute(run: Run, dataset: str, data: Path, run_dir: Path, quick: bool, seed: int, current: dict,
+            pseudonyms: Path) -> None:
     """Train (if the run trains), predict dev and test, score test with the dev-tuned threshold."""
     run_dir.mkdir(parents=True, exist_ok=True)
-    timing = {"constant": run_constant, "prior": run_prior}[run.kind](data, run_dir) if run.kind in ("constant", "prior") \
+    timing = run_constant(data, run_dir) if run.kind == "constant" else run_prior(data, run_dir) if run.kind == "prior" \
+        else run_prior(data, run_dir, pseudonyms) if run.kind == "history" \
         else run_llm(run, dataset, data, run_dir, quick, seed) if run.kind == "llm" else run_encoder(run, data, run_dir, quick)
     dev = ["--dev-predictions", str(run_dir / "dev_predictions.jsonl")] if run.kind != "constant" else []
     call(python("eval.score", "--predictions", str(run_dir / "predictions.jsonl"), *dev, "--aggregation", "any-yes",
@@ -361,12 +410,12 @@ def execute(run: Run, dataset: str, data: Path, run_dir: Path, quick: bool, seed
     (run_dir / "timing.json").write_text(json.dumps(timing) + "\n", encoding="utf-8")
 
 
-def score_on_sample(run: Run, run_dir: Path, sample: Path) -> None:
-    """An every-pair run scored again on the LLM rows' sample of test pairs, at its own dev threshold
-    (tuned on every dev pair): the table then sets the LLM rows beside every other on the same pairs."""
-    keys = {pair_key(row) for row in read_jsonl(sample / "test.jsonl")}
+def score_on(run: Run, run_dir: Path, keys: set, subset: str) -> None:
+    """A run's test predictions scored again on a subset of the pairs (`keys`), at the run's own dev
+    threshold, into run_dir/subset: the LLM rows' sample (ON_SAMPLE), where an every-pair run meets
+    them on equal terms, or the newcomers (NEWCOMERS)."""
     rows = [row for row in read_jsonl(run_dir / "predictions.jsonl") if pair_key(row) in keys]
-    out = run_dir / ON_SAMPLE
+    out = run_dir / subset
     if (out / "metrics.json").exists() and read_jsonl(out / "predictions.jsonl") == rows:
         return
     write_jsonl(out / "predictions.jsonl", rows)
@@ -375,14 +424,16 @@ def score_on_sample(run: Run, run_dir: Path, sample: Path) -> None:
          run_dir / "log.txt")
 
 
-def run_manifest(run: Run, data: Path, quick: bool, seed: int) -> dict:
-    """What a run's result depends on: its definition, the config files it reads, its data, seed, versions."""
+def run_manifest(run: Run, data: Path, quick: bool, seed: int, pseudonyms: Path) -> dict:
+    """What a run's result depends on: its definition, the config files it reads, its data (and the
+    pseudonym map for the contributor's history), seed, versions."""
     configs = [ROOT / c for c in (run.config,) if c and (ROOT / c).is_file()] + ([LORA_CONFIG] if run.config == "lora" else [])
     definition = {"run": {k: list(v) if isinstance(v, tuple) else v for k, v in vars(run).items()
                           if k != "datasets"},  # where else a run is measured does not change this result
                   "quick": quick,
                   "configs": {str(c.relative_to(ROOT)): c.read_text(encoding="utf-8") for c in configs}}
-    return manifest(definition, [data / f"{split}.jsonl" for split in ("train", "dev", "test")], seed)
+    files = [data / f"{split}.jsonl" for split in ("train", "dev", "test")] + ([pseudonyms] if run.kind == "history" else [])
+    return manifest(definition, files, seed)
 
 
 def stale(run_dir: Path, current: dict) -> list[str]:
@@ -432,13 +483,17 @@ def main(argv: list[str] | None = None) -> dict:
                                                                                          "evaluation-sample", curve)
         evaluation[dataset]["panel"] = panel_ceiling(next(iter(every.values())))
     results, failed, refused = {dataset: {} for dataset in args.datasets}, [], []
-    plan = []  # (run, dataset, its data folder, its manifest now), in the table's order
+    plan = []  # (run, dataset, its data folder, its pseudonym map, its manifest now), in the table's order
     for run in RUNS:
         for dataset in (d for d in args.datasets if d in run.datasets):
             data = folders[dataset]["sample" if run.sampled else "every pair"][run.prep]
-            plan.append((run, dataset, data, run_manifest(run, data, args.quick, args.seed)))
+            pseudonyms = private_dir(prepared_folder(dataset, run.prep, data_root)) / "pseudonyms.json"
+            plan.append((run, dataset, data, pseudonyms, run_manifest(run, data, args.quick, args.seed, pseudonyms)))
+    newcomers = {dataset: newcomer_pairs(folders[dataset]["every pair"]["focus"],
+                                         private_dir(prepared_folder(dataset, "focus", data_root)) / "pseudonyms.json")
+                 for dataset in args.datasets}
     committed, settled = committed_rows(out / "quality.json"), set()
-    for run, dataset, _, current in plan:  # a clone without the runs: each committed row, while it holds
+    for run, dataset, _, _, current in plan:  # a clone without the runs: each committed row, while it holds
         row = committed.get(dataset, {}).get(run.name)
         if not row or (work / dataset / run.name / "timing.json").exists():
             continue
@@ -455,7 +510,7 @@ def main(argv: list[str] | None = None) -> dict:
         settled.add((dataset, run.name))
     # Run by run, the LLM runs first, the cheap ones last. --runs chooses what is trained; the table
     # keeps every finished run of these datasets, so training one row does not drop the others.
-    for run, dataset, data, current in plan:
+    for run, dataset, data, pseudonyms, current in plan:
         run_dir = work / dataset / run.name
         if (dataset, run.name) in settled:
             continue
@@ -470,14 +525,17 @@ def main(argv: list[str] | None = None) -> dict:
         try:
             if run.name in args.runs and not (run_dir / "timing.json").exists():
                 print(f"{dataset} / {run.name} ...", flush=True)
-                execute(run, dataset, data, run_dir, args.quick, args.seed, current)
+                execute(run, dataset, data, run_dir, args.quick, args.seed, current, pseudonyms)
         except RuntimeError as error:  # one failed run leaves the others' results standing
             failed.append(f"{dataset} / {run.name}: {error}")
             continue
         if not (run_dir / "timing.json").exists():
             continue
         if not run.sampled and "sample" in folders[dataset]:
-            score_on_sample(run, run_dir, folders[dataset]["sample"][run.prep])
+            score_on(run, run_dir, {pair_key(row) for row in read_jsonl(folders[dataset]["sample"][run.prep] / "test.jsonl")},
+                     ON_SAMPLE)
+        if newcomers[dataset]:
+            score_on(run, run_dir, newcomers[dataset], NEWCOMERS)
         results[dataset][run.name] = {**result(run_dir), "context_tokens": sequence_len(dataset, run.prep)
                                       if run.kind == "llm" and run.prep != "snippets" else None}
         write_results(out, {d: section(d, results[d], evaluation[d], settings) for d in args.datasets})

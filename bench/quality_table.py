@@ -15,6 +15,7 @@ from pathlib import Path
 from core.manifest import COMPARED
 
 ON_SAMPLE = "on-sample"  # in an every-pair run's folder: its test predictions on the LLM rows' sample, scored
+NEWCOMERS = "newcomers"  # in a run's folder: its test predictions on the pairs of contributors train never labelled
 LENGTH_GROUPS = {"conversation_chars": "conversation length (characters)",
                  "contributor_messages": "the contributor's own messages"}
 
@@ -33,7 +34,7 @@ def result(run_dir: Path) -> dict:
     timing = json.loads((run_dir / "timing.json").read_text(encoding="utf-8"))
     record = json.loads((run_dir / "run.json").read_text(encoding="utf-8")) if (run_dir / "run.json").exists() else {}
     made = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))  # bench.quality writes it with the row
-    on_sample = run_dir / ON_SAMPLE / "metrics.json"
+    on_sample, newcomers = (run_dir / subset / "metrics.json" for subset in (ON_SAMPLE, NEWCOMERS))
     breakdowns = {name: [{**{k: row[k] for k in ("group", "n", "gold_yes", "f1", "mcc")},
                           "f1_ci": interval(row["ci"]["f1"]), "mcc_ci": interval(row["ci"]["mcc"])}
                          for row in metrics["breakdowns"][name]]
@@ -41,8 +42,9 @@ def result(run_dir: Path) -> dict:
     return {**headline(metrics), **{k: round(v, 1) for k, v in timing.items()}, "train_pairs": trained_on(run_dir, record),
             "commit": (made["commit"] or "?")[:7] + ("+" if made["dirty"] else ""),  # + : the tree had changes
             "manifest": {k: made[k] for k in COMPARED},  # what must match for the row to stand for a rerun
-            "windows": windows_read(record), "by_length": breakdowns,
-            "on_sample": headline(json.loads(on_sample.read_text(encoding="utf-8"))) if on_sample.exists() else None}
+            "windows": windows_read(record), "by_length": breakdowns, "history": record.get("history"),
+            **{key: headline(json.loads(path.read_text(encoding="utf-8"))) if path.exists() else None
+               for key, path in (("on_sample", on_sample), ("newcomers", newcomers))}}
 
 
 def windows_read(record: dict) -> int | str | None:
@@ -108,12 +110,18 @@ def dataset_section(name: str, section: dict) -> list[str]:
         lines += ["† made before a row recorded its manifest (the config, data, seed and package versions that made "
                   "it): kept as committed, unchecked against them; `python -m bench.quality --runs NAME` redoes it "
                   "and records one.", ""]
+    for run, history in ((run, r["history"]) for run, r in section["runs"].items() if r.get("history")):
+        lines += [f"{run}: the contributor was labelled on the statement in another (train) conversation for "
+                  f"{history['test']['seen_before']} of the {history['test']['pairs']} test pairs "
+                  f"({history['dev']['seen_before']} of {history['dev']['pairs']} dev pairs); the others get the "
+                  "statement's rate.", ""]
     if panel:
         lines += [f"Panel: {panel['estimator']} estimator ({panel['reason']}): every vote on these test pairs against the "
                   f"majority of the other votes on its pair, ties skipped, {panel['pooled']['votes']} votes "
                   f"(per-annotator mean over columns, wrong here: {panel['per_annotator']['mean_f1']:.3f}).", ""]
     if sample:
         lines += same_pairs(section, sample["test"])
+    lines += newcomers(section)
     reasons = {}
     for run, reason in section.get("not_measured", {}).items():
         reasons.setdefault(reason, []).append(f"**{run}**")
@@ -139,12 +147,27 @@ def dataset_section(name: str, section: dict) -> list[str]:
 def same_pairs(section: dict, sample: dict) -> list[str]:
     """Every run on the * rows' sample: the LLM rows as they are, the others rescored there (`on_sample`)."""
     rows = {run: r.get("on_sample") or (r if r["n"] <= sample["pairs"] else None) for run, r in section["runs"].items()}
-    lines = [f"The same {sample['pairs']} test pairs as the * rows ({sample['yes']} yes), every run at its own dev "
-             "threshold: the LLM rows against the others on equal terms (a shorter budget's rows: the pairs that fit).", "",
-             "| run | F1 [95% CI] | MCC [95% CI] | ROC AUC [95% CI] | pairs |", "|---|---|---|---|---|"]
-    lines += [f"| {run} | {with_interval(r['f1'], r['f1_ci'])} | {with_interval(r['mcc'], r['mcc_ci'])} | "
-              f"{with_interval(r['roc_auc'], r['roc_auc_ci'])} | {r['n']} |" for run, r in rows.items() if r]
-    return lines + [""]
+    return [f"The same {sample['pairs']} test pairs as the * rows ({sample['yes']} yes), every run at its own dev "
+            "threshold: the LLM rows against the others on equal terms (a shorter budget's rows: the pairs that fit).", "",
+            *subset_table({run: r for run, r in rows.items() if r})]
+
+
+def subset_table(rows: dict) -> list[str]:
+    """run -> its headline on a subset of the test pairs, as a table."""
+    return ["| run | F1 [95% CI] | MCC [95% CI] | ROC AUC [95% CI] | pairs |", "|---|---|---|---|---|",
+            *(f"| {run} | {with_interval(r['f1'], r['f1_ci'])} | {with_interval(r['mcc'], r['mcc_ci'])} | "
+              f"{with_interval(r['roc_auc'], r['roc_auc_ci'])} | {r['n']} |" for run, r in rows.items()), ""]
+
+
+def newcomers(section: dict) -> list[str]:
+    """Every run on the test pairs whose contributor train never labelled on the statement: there a
+    run must read, since the person's record (the contributor-history row) is not there to recall."""
+    rows = {run: r["newcomers"] for run, r in section["runs"].items() if r.get("newcomers")}
+    if not rows:
+        return []
+    return [f"Newcomers: the {max(r['n'] for r in rows.values())} test pairs whose contributor no train conversation "
+            "labelled on the statement, every run at its own dev threshold (the * rows: those of their sample); here no "
+            "run can answer from the person's record.", "", *subset_table(rows)]
 
 
 def markdown(datasets: dict) -> str:

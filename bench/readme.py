@@ -79,8 +79,8 @@ def measured() -> str:
 
 
 def quality() -> str:
-    """Each dataset's headline table from quality.md, and its table of the LLM rows' sample (the
-    length breakdowns stay there)."""
+    """Each dataset's headline table from quality.md, and its tables of subsets of the test pairs (the
+    LLM rows' sample, the newcomers; the length breakdowns stay there)."""
     text = (RESULTS / "quality.md").read_text(encoding="utf-8")
     sections = re.findall(r"^## (.+?)\n(.*?)(?=^## |\Z)", text, flags=re.M | re.S)
     if not sections:
@@ -91,9 +91,8 @@ def quality() -> str:
         table = next(i for i, p in enumerate(paragraphs) if p.startswith("| run |"))
         if paragraphs[table + 1:] and paragraphs[table + 1].startswith("†"):  # the table's footnote
             table += 1
-        same = next((i for i, p in enumerate(paragraphs) if p.startswith("The same ")), None)
-        blocks.append("\n\n".join([f"#### {name}", *paragraphs[:table + 1],
-                                    *(paragraphs[same:same + 2] if same is not None else [])]))
+        subsets = [paragraphs[i:i + 2] for i, p in enumerate(paragraphs) if p.startswith(("The same ", "Newcomers: "))]
+        blocks.append("\n\n".join([f"#### {name}", *paragraphs[:table + 1], *(p for subset in subsets for p in subset)]))
     return "\n\n".join(blocks) + "\n\nWith the breakdowns by length and each dataset's notes: [bench/results/quality.md](bench/results/quality.md)."
 
 
