@@ -344,6 +344,9 @@ def run_prior(data: Path, run_dir: Path, pseudonyms: Path | None = None) -> dict
 def labels_seen_before(data: Path, pseudonyms: Path) -> Callable[[dict], list[bool]]:
     """A pair's meta -> the panel's train labels of the same person on the same statement, in other
     conversations. Pseudonyms are per conversation, so only prep's private map finds a person again."""
+    if not pseudonyms.is_file():
+        raise UserError(f"{pseudonyms}: missing; a contributor's record is found through prep's private pseudonym map "
+                        "(prep.build writes it to OUT.private/ unless --pseudonym-map sends it elsewhere)")
     handle = {(conversation, pseudonym): name for conversation, names in
               json.loads(pseudonyms.read_text(encoding="utf-8")).items() for name, pseudonym in names.items()}
     history = {}

@@ -50,3 +50,5 @@ def test_newcomers_are_the_test_pairs_whose_person_train_never_labelled(data):
     assert quality.newcomer_pairs(data, data / "pseudonyms.json") == {("c3", "s1", "P03")}
     write_jsonl(data / "test.jsonl", [pair("c3", "P03", "no")])
     assert quality.newcomer_pairs(data, data / "pseudonyms.json") is None  # every pair: no subset to show
+    with pytest.raises(quality.UserError, match="missing; a contributor's record is found through prep's private"):
+        quality.newcomer_pairs(data, data / "elsewhere.json")
