@@ -80,9 +80,17 @@ def test_every_dataset_has_every_run_on_every_pair_or_the_llm_sample(quick):
     assert budgets == {"smollm2-zero-shot-focus": 2048, "smollm2-lora-focus": 2048, "smollm2-zero-shot-focus-512": 512,
                        "smollm2-lora-focus-512": 512, "smollm2-zero-shot-focus-8192": 8192,
                        "smollm2-lora-focus-8192": 8192}  # the context-budget curve
+    for dataset, section in written.items():  # the newcomers: every pair the contributor's record did not answer
+        history = section["runs"]["contributor-history"]["history"]["test"]
+        newcomers = {name: r["newcomers"]["n"] for name, r in section["runs"].items()
+                     if r["newcomers"] and not quality.RUN_BY_NAME[name].sampled}
+        assert set(newcomers.values()) <= {history["pairs"] - history["seen_before"]}, dataset
+        assert bool(newcomers) == (0 < history["seen_before"] < history["pairs"]), dataset
     table = (work / "runs" / "quality.md").read_text()
     assert table.count("\n| run | F1 [95% CI] | precision |") == len(QUICK_DATASETS) and "| panel (ceiling) |" in table
-    assert table.count("\n| run | F1 [95% CI] | MCC [95% CI] | ROC AUC [95% CI] |") == len(QUICK_DATASETS)  # same pairs
+    assert table.count("\nThe same ") == len(QUICK_DATASETS)
+    assert table.count("\n| run | F1 [95% CI] | MCC [95% CI] | ROC AUC [95% CI] |") == \
+        len(QUICK_DATASETS) + table.count("\nNewcomers: ")  # the same pairs, and the newcomers where any
 
 
 def test_a_rerun_skips_finished_runs(quick):
