@@ -403,9 +403,14 @@ def execute(run: Run, dataset: str, data: Path, run_dir: Path, quick: bool, seed
             pseudonyms: Path) -> None:
     """Train (if the run trains), predict dev and test, score test with the dev-tuned threshold."""
     run_dir.mkdir(parents=True, exist_ok=True)
-    timing = run_constant(data, run_dir) if run.kind == "constant" else run_prior(data, run_dir) if run.kind == "prior" \
-        else run_prior(data, run_dir, pseudonyms) if run.kind == "history" \
-        else run_llm(run, dataset, data, run_dir, quick, seed) if run.kind == "llm" else run_encoder(run, data, run_dir, quick)
+    if run.kind == "constant":
+        timing = run_constant(data, run_dir)
+    elif run.kind in ("prior", "history"):  # the same rates; history adds the person's own
+        timing = run_prior(data, run_dir, pseudonyms if run.kind == "history" else None)
+    elif run.kind == "llm":
+        timing = run_llm(run, dataset, data, run_dir, quick, seed)
+    else:
+        timing = run_encoder(run, data, run_dir, quick)
     dev = ["--dev-predictions", str(run_dir / "dev_predictions.jsonl")] if run.kind != "constant" else []
     call(python("eval.score", "--predictions", str(run_dir / "predictions.jsonl"), *dev, "--aggregation", "any-yes",
                 "--tables", str(data / "tables")), run_dir / "log.txt")

@@ -34,7 +34,6 @@ def result(run_dir: Path) -> dict:
     timing = json.loads((run_dir / "timing.json").read_text(encoding="utf-8"))
     record = json.loads((run_dir / "run.json").read_text(encoding="utf-8")) if (run_dir / "run.json").exists() else {}
     made = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))  # bench.quality writes it with the row
-    on_sample, newcomers = (run_dir / subset / "metrics.json" for subset in (ON_SAMPLE, NEWCOMERS))
     breakdowns = {name: [{**{k: row[k] for k in ("group", "n", "gold_yes", "f1", "mcc")},
                           "f1_ci": interval(row["ci"]["f1"]), "mcc_ci": interval(row["ci"]["mcc"])}
                          for row in metrics["breakdowns"][name]]
@@ -43,8 +42,9 @@ def result(run_dir: Path) -> dict:
             "commit": (made["commit"] or "?")[:7] + ("+" if made["dirty"] else ""),  # + : the tree had changes
             "manifest": {k: made[k] for k in COMPARED},  # what must match for the row to stand for a rerun
             "windows": windows_read(record), "by_length": breakdowns, "history": record.get("history"),
-            **{key: headline(json.loads(path.read_text(encoding="utf-8"))) if path.exists() else None
-               for key, path in (("on_sample", on_sample), ("newcomers", newcomers))}}
+            **{key: headline(json.loads((run_dir / subset / "metrics.json").read_text(encoding="utf-8")))
+               if (run_dir / subset / "metrics.json").exists() else None
+               for key, subset in (("on_sample", ON_SAMPLE), ("newcomers", NEWCOMERS))}}
 
 
 def windows_read(record: dict) -> int | str | None:
