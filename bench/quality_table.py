@@ -26,7 +26,8 @@ def headline(metrics: dict) -> dict:
     ranked = metrics["ranking"] or {"roc_auc": None, "roc_auc_ci": None}  # None: no P(yes) (always-yes)
     return {"f1": metrics["f1"], "f1_ci": ci["f1"], "mcc": metrics["mcc"], "mcc_ci": ci["mcc"],
             **{k: metrics[k] for k in ("precision", "recall", "accuracy", "n")},
-            "roc_auc": ranked["roc_auc"], "roc_auc_ci": interval(ranked["roc_auc_ci"])}
+            "roc_auc": ranked["roc_auc"], "roc_auc_ci": interval(ranked["roc_auc_ci"]),
+            "f1_best_threshold": ranked.get("f1_best_threshold")}  # absent from metrics scored before it was
 
 
 def result(run_dir: Path) -> dict:
@@ -64,9 +65,12 @@ def interval(ci: dict | None) -> list:
     return [(ci or {}).get("low"), (ci or {}).get("high")]
 
 
-def with_interval(value: float | None, ci: list) -> str:
+def with_interval(value: float | None, ci: list | None) -> str:
+    """'0.634 [0.594, 0.670]'; the value alone without a CI; '–' without a value."""
     if value is None:
         return "–"
+    if ci is None:
+        return f"{value:.3f}"
     low, high = ci
     interval = "no CI: one conversation" if low is None else f"{low:.3f}, {high:.3f}"
     return f"{value:.3f} [{interval}]"
@@ -90,21 +94,22 @@ def dataset_section(name: str, section: dict) -> list[str]:
               f"{sum(test['left_out_not_in_every_prep'].values())} not kept by every prep variant. "
               f"Dev (threshold tuning): {dev['pairs']} pairs ({dev['yes']} yes) in {dev['conversations']} conversations."
               + sampled, "",
-              "| run | F1 [95% CI] | precision | recall | accuracy | MCC [95% CI] | ROC AUC [95% CI] | pairs | trained on | "
-              "train s | score s | commit |",
-              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+              "| run | F1 [95% CI] | precision | recall | accuracy | MCC [95% CI] | ROC AUC [95% CI] | best F1 | pairs | "
+              "trained on | train s | score s | commit |",
+              "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for run, r in section["runs"].items():
         marked = "*" if sample and r["n"] < test["pairs"] else ""
         lines.append(f"| {run}{marked} | {with_interval(r['f1'], r['f1_ci'])} | {r['precision']:.3f} | {r['recall']:.3f} | "
                      f"{r['accuracy']:.3f} | {with_interval(r['mcc'], r['mcc_ci'])} | "
-                     f"{with_interval(r['roc_auc'], r['roc_auc_ci'])} | {r['n']} | {r.get('train_pairs') or '–'} | "
+                     f"{with_interval(r['roc_auc'], r['roc_auc_ci'])} | {with_interval(r.get('f1_best_threshold'), None)} | "
+                     f"{r['n']} | {r.get('train_pairs') or '–'} | "
                      f"{r['train_seconds']:.0f} | "
                      f"{r['score_seconds']:.0f} | {r.get('commit') or '–'}{'' if r.get('manifest') else '†'} |")
     panel = section["evaluation"].get("panel")
     if panel:
         pooled = panel["pooled"]
         lines.append(f"| panel (ceiling) | {panel['f1']:.3f} | {pooled['precision']:.3f} | {pooled['recall']:.3f} | "
-                     f"{pooled['accuracy']:.3f} | {pooled['mcc']:.3f} | – | {test['pairs']} | – | – | – | – |")
+                     f"{pooled['accuracy']:.3f} | {pooled['mcc']:.3f} | – | – | {test['pairs']} | – | – | – | – |")
     lines.append("")
     if not all(r.get("manifest") for r in section["runs"].values()):
         lines += ["† made before a row recorded its manifest (the config, data, seed and package versions that made "
@@ -174,6 +179,8 @@ def markdown(datasets: dict) -> str:
     lines = ["# Quality on real conversations", "",
              "Written by `python -m bench.quality`; thresholds tuned on dev, frozen for test; 95% CIs by bootstrap over "
              "conversations. ROC AUC ranks pairs by P(yes) whatever the threshold (0.5: no ranking; – : no P(yes)). "
+             "Best F1: the F1 of the threshold best on the test pairs themselves, the most any tuning could give that "
+             "ranking (not a result: that threshold saw the gold; – : no P(yes), or scored before it was recorded). "
              "Seconds are wall time on the machine named under each dataset. Trained on: the train rows a run learned from "
              "(pairs; snippets for the snippet runs; the LoRA runs' half-\"yes\" sample); – : no training, or the "
              "statement prior's rates over every train pair.", ""]

@@ -92,7 +92,9 @@ def report(name: str, metrics: dict, source: str, plots: list[str]) -> str:
         ci = ranked["roc_auc_ci"]
         parts.append(f"\n## Ranking\n\nROC AUC {ranked['roc_auc']:.3f}" + (f" [{ci['low']:.3f}, {ci['high']:.3f}]" if ci else "")
                      + f" (0.5: no ranking), average precision {ranked['average_precision']:.3f} (floor: the yes-rate "
-                     f"{metrics['gold_yes'] / metrics['n']:.3f}), on pair P(yes), whatever the threshold.\n")
+                     f"{metrics['gold_yes'] / metrics['n']:.3f}), on pair P(yes), whatever the threshold. "
+                     f"F1 at the threshold best on these very pairs (the most tuning could give this ranking, not a "
+                     f"result): {ranked['f1_best_threshold']:.3f}.\n")
     if metrics["calibration"]:
         parts.append(f"\n## Calibration\n\nBrier score {metrics['calibration']['brier']:.4f} on pair P(yes).\n")
     ceiling = metrics["human_ceiling"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.stats import bootstrap
 from sklearn.calibration import calibration_curve
-from sklearn.metrics import average_precision_score, brier_score_loss
+from sklearn.metrics import average_precision_score, brier_score_loss, precision_recall_curve
 from statsmodels.stats.contingency_tables import mcnemar
 
 from core.cli import UserError
@@ -107,8 +107,10 @@ def weighted_roc_auc(yes: np.ndarray, p_yes: np.ndarray, weights: np.ndarray) ->
 
 def ranking(pairs: list[dict], seed: int = 0) -> dict | None:
     """Threshold-free: ROC AUC of pair P(yes) (0.5: no ranking at all) with a percentile CI over
-    resampled conversations, and average precision (whose floor is the yes-rate). It tells a
-    model that ranks but whose dev threshold does not carry over from one that does not rank.
+    resampled conversations, average precision (whose floor is the yes-rate), and the F1 of the
+    threshold best on these very pairs: not a result (that threshold saw the gold) but the most any
+    tuning could get from this ranking. They tell a model that ranks but whose dev threshold does
+    not carry over (tuned F1 well under the best) from one whose ranking is what limits F1.
     None without P(yes) or without both labels; resamples with one label are skipped and counted."""
     if any(p["p_yes"] is None for p in pairs):
         return None
@@ -130,9 +132,17 @@ def ranking(pairs: list[dict], seed: int = 0) -> dict | None:
     low, high = np.percentile(values, [50 * (1 - CONFIDENCE), 50 * (1 + CONFIDENCE)]) if len(values) else (None, None)
     return {"roc_auc": float(weighted_roc_auc(yes, p_yes, np.ones((1, len(pairs))))[0]),
             "average_precision": float(average_precision_score(yes, p_yes)),
+            "f1_best_threshold": best_threshold_f1(yes, p_yes),
             "roc_auc_ci": None if low is None else {
                 "low": float(low), "high": float(high), "conversations": n, "resamples": len(values),
                 "skipped_one_label": N_RESAMPLES - len(values), "confidence": CONFIDENCE}}
+
+
+def best_threshold_f1(yes: np.ndarray, p_yes: np.ndarray) -> float:
+    """The highest F1 of "yes" at P(yes) >= t over every threshold t (t at or below the lowest: always-yes)."""
+    precision, recall, _ = precision_recall_curve(yes, p_yes)
+    with np.errstate(invalid="ignore"):
+        return float(np.nanmax(2 * precision * recall / (precision + recall)))
 
 
 def calibration(pairs: list[dict], bins: int = 10) -> dict | None:

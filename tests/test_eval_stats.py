@@ -134,7 +134,7 @@ def test_brier_and_reliability_curve():
 
 
 def test_ranking_matches_scikit_learn_and_resamples_conversations():
-    from sklearn.metrics import average_precision_score, roc_auc_score
+    from sklearn.metrics import average_precision_score, f1_score, roc_auc_score
 
     rng = np.random.default_rng(0)
     gold = rng.choice(["yes", "no"], 120, p=[0.2, 0.8]).tolist()
@@ -146,7 +146,11 @@ def test_ranking_matches_scikit_learn_and_resamples_conversations():
     ci = result["roc_auc_ci"]
     assert ci["low"] < result["roc_auc"] < ci["high"] and ci["conversations"] == 20
     assert ci["resamples"] + ci["skipped_one_label"] == stats.N_RESAMPLES
+    swept = max(f1_score(y, [p >= t for p in p_yes]) for t in p_yes)  # every threshold that changes an answer
+    assert result["f1_best_threshold"] == pytest.approx(swept)
+    assert result["f1_best_threshold"] >= 2 * np.mean(y) / (1 + np.mean(y))  # never below always-yes
     tied = stats.ranking(pairs_from(["yes", "no", "yes", "no"], ["no"] * 4, ["a", "a", "b", "b"], [0.5] * 4))
     assert tied["roc_auc"] == 0.5  # ties count half: no ranking at all
+    assert tied["f1_best_threshold"] == pytest.approx(2 / 3)  # tied: only always-yes or always-no
     assert stats.ranking(pairs_from(["yes", "yes"], ["no"] * 2, ["a", "b"], [0.1, 0.2])) is None  # one label
     assert stats.ranking(pairs_from(["yes", "no"], ["no"] * 2, ["a", "b"])) is None  # no P(yes)

@@ -51,6 +51,7 @@ def test_every_dataset_has_every_run_on_every_pair_or_the_llm_sample(quick):
         for name, r in runs.items():
             assert r["f1_ci"][0] <= r["f1"] <= r["f1_ci"][1] and r["mcc_ci"][0] <= r["mcc"] <= r["mcc_ci"][1], name
             assert (r["roc_auc"] is None) == (name == "always-yes"), name  # every model gives P(yes)
+            assert r["roc_auc"] is None or r["f1"] <= r["f1_best_threshold"] + 1e-9, name  # dev's threshold is one of them
             for group in ("conversation_chars", "contributor_messages"):  # every pair in one bucket
                 assert sum(row["n"] for row in r["by_length"][group]) == r["n"], (name, group)
         floor = runs["always-yes"]
