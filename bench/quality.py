@@ -45,9 +45,11 @@ are listed with why.
 A finished run is reused only while its manifest (`core.manifest`: the run's definition and
 config files, the prepared data it read, the seed, the package versions) matches what it would be
 now; otherwise the run is redone, and the field that differs is printed (`--no-rerun`: stop and
-name them instead). Within a run, finished steps are skipped. Each row names the commit it was
-made at and records its manifest's compared fields, so a clone without the runs folder (runs/ is
-not committed) keeps every committed row that still holds and trains only what is new or changed:
+name them instead). Within a run, finished steps are skipped: a run stopped part-way resumes
+where it stopped while the manifest it wrote before its first step still matches. Each row names
+the commit it was made at and records its manifest's compared fields, so a clone without the runs
+folder (runs/ is not committed) keeps every committed row that still holds and trains only what is
+new or changed:
 `--runs NAME` adds one row to a table that cost hours of CPU, without redoing the others.
 """
 
@@ -401,8 +403,11 @@ def run_encoder(run: Run, data: Path, run_dir: Path, quick: bool) -> dict:
 
 def execute(run: Run, dataset: str, data: Path, run_dir: Path, quick: bool, seed: int, current: dict,
             pseudonyms: Path) -> None:
-    """Train (if the run trains), predict dev and test, score test with the dev-tuned threshold."""
+    """Train (if the run trains), predict dev and test, score test with the dev-tuned threshold. The
+    manifest is written first, so a run stopped part-way keeps its finished steps for the next call
+    while what it is made from is unchanged; timing.json, written last, marks it finished."""
     run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / "manifest.json").write_text(json.dumps(current, indent=1) + "\n", encoding="utf-8")
     if run.kind == "constant":
         timing = run_constant(data, run_dir)
     elif run.kind in ("prior", "history"):  # the same rates; history adds the person's own
@@ -414,7 +419,6 @@ def execute(run: Run, dataset: str, data: Path, run_dir: Path, quick: bool, seed
     dev = ["--dev-predictions", str(run_dir / "dev_predictions.jsonl")] if run.kind != "constant" else []
     call(python("eval.score", "--predictions", str(run_dir / "predictions.jsonl"), *dev, "--aggregation", "any-yes",
                 "--tables", str(data / "tables")), run_dir / "log.txt")
-    (run_dir / "manifest.json").write_text(json.dumps(current, indent=1) + "\n", encoding="utf-8")
     (run_dir / "timing.json").write_text(json.dumps(timing) + "\n", encoding="utf-8")
 
 
@@ -445,8 +449,9 @@ def run_manifest(run: Run, data: Path, quick: bool, seed: int, pseudonyms: Path)
 
 
 def stale(run_dir: Path, current: dict) -> list[str]:
-    """Why a finished run cannot stand for this one ([] when it can; nothing to say when unfinished)."""
-    if not (run_dir / "timing.json").exists():
+    """Why the steps a run has done, finished or stopped part-way, cannot stand for this one ([] when
+    they can, or when there are none): a stopped run resumes only from what it would be made of now."""
+    if not any((run_dir / done).exists() for done in ("timing.json", "stages.json")):
         return []
     recorded = run_dir / "manifest.json"
     return differences(json.loads(recorded.read_text(encoding="utf-8")) if recorded.exists() else None, current)

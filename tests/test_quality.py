@@ -166,3 +166,42 @@ def test_a_finished_run_is_redone_when_its_manifest_differs(quick, capsys):
     assert redone == results
     assert (run_dir / "predictions.jsonl").stat().st_mtime_ns > stamp
     assert json.loads((run_dir / "manifest.json").read_text())["seed"] == 0
+
+
+def test_a_run_stopped_part_way_resumes_while_its_manifest_holds(quick, monkeypatch, capsys):
+    """Last in the module: it times the run again, which the table-equality tests above would see."""
+    work, argv, results = quick
+    run_dir, argv = work / "runs" / "csd" / "smollm2-zero-shot", argv + ["--runs", "smollm2-zero-shot"]
+    finish = quality.call
+
+    def stopped_at_test(args, log):
+        if str(run_dir / "predictions.jsonl") in args:
+            raise KeyboardInterrupt  # Ctrl-C, or the machine going away, while test is scored
+        return finish(args, log)
+
+    def start_and_stop() -> int:
+        """The run as a new row, stopped after scoring dev; when dev was scored."""
+        table = json.loads((work / "runs" / "quality.json").read_text())
+        del table["datasets"]["csd"]["runs"]["smollm2-zero-shot"]  # no finished row stands for it
+        (work / "runs" / "quality.json").write_text(json.dumps(table))
+        for name in ("timing.json", "stages.json", "manifest.json"):
+            (run_dir / name).unlink()
+        monkeypatch.setattr(quality, "call", stopped_at_test)
+        with pytest.raises(KeyboardInterrupt):
+            quality.main(argv)
+        monkeypatch.setattr(quality, "call", finish)
+        assert not (run_dir / "timing.json").exists()
+        return (run_dir / "dev_predictions.jsonl").stat().st_mtime_ns
+
+    dev_scored = start_and_stop()
+    resumed = quality.main(argv)["csd"]["smollm2-zero-shot"]
+    assert (run_dir / "dev_predictions.jsonl").stat().st_mtime_ns == dev_scored  # dev was not scored again
+    assert {k: resumed[k] for k in ("f1", "mcc", "n")} == {k: results["csd"]["smollm2-zero-shot"][k]
+                                                           for k in ("f1", "mcc", "n")}
+    dev_scored = start_and_stop()
+    recorded = json.loads((run_dir / "manifest.json").read_text())  # written before the run's first step
+    (run_dir / "manifest.json").write_text(json.dumps({**recorded, "seed": 99}))  # as if made of something else
+    capsys.readouterr()
+    quality.main(argv)
+    assert "csd / smollm2-zero-shot: redone, its manifest differs: seed 99 -> 0" in capsys.readouterr().out
+    assert (run_dir / "dev_predictions.jsonl").stat().st_mtime_ns > dev_scored
