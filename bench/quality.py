@@ -49,8 +49,8 @@ name them instead). Within a run, finished steps are skipped: a run stopped part
 where it stopped while the manifest it wrote before its first step still matches. Each row names
 the commit it was made at and records its manifest's compared fields, so a clone without the runs
 folder (runs/ is not committed) keeps every committed row that still holds and trains only what is
-new or changed:
-`--runs NAME` adds one row to a table that cost hours of CPU, without redoing the others.
+new or changed: `--runs NAME` adds one row to a table that cost hours of CPU, without redoing the
+others.
 """
 
 from __future__ import annotations
@@ -91,6 +91,7 @@ PREPS = {  # prepared-data variant -> prep.build options
 IAC_PREPS = {"focus": ["--strategy", "focus", "--sequence-len", "2048"],  # rows for the questions; 10 of 7,070 pairs over
              **{f"focus-{n}": ["--strategy", "focus", "--sequence-len", str(n)] for n in (512, 8192)}}
 CURVE_PREPS = ("focus-512", "focus-8192")  # the context-budget curve: cut to the sample's pairs, never choosing them
+STEP_RECORDS = ("timing.json", "stages.json")  # in a run's folder: what it has done (timing.json: all of it)
 EMBEDDINGS = "embeddings.sqlite"  # in the data folder: window embeddings shared by every run and dataset
 SNIPPETS_ON_IAC = ("not measured on IAC: snippets are one row per message (23,706 in all), at the measured 0.75 s "
                    "(SmolLM2) or 0.085 s (cross-encoder) a snippet hours of CPU to score dev and test, training apart; "
@@ -451,7 +452,7 @@ def run_manifest(run: Run, data: Path, quick: bool, seed: int, pseudonyms: Path)
 def stale(run_dir: Path, current: dict) -> list[str]:
     """Why the steps a run has done, finished or stopped part-way, cannot stand for this one ([] when
     they can, or when there are none): a stopped run resumes only from what it would be made of now."""
-    if not any((run_dir / done).exists() for done in ("timing.json", "stages.json")):
+    if not any((run_dir / record).exists() for record in STEP_RECORDS):
         return []
     recorded = run_dir / "manifest.json"
     return differences(json.loads(recorded.read_text(encoding="utf-8")) if recorded.exists() else None, current)
@@ -533,7 +534,7 @@ def main(argv: list[str] | None = None) -> dict:
             continue
         if changed:
             print(f"{dataset} / {run.name}: redone, its manifest differs: {', '.join(changed)}", flush=True)
-            for record in ("timing.json", "stages.json"):  # every step of it again
+            for record in STEP_RECORDS:  # every step of it again
                 (run_dir / record).unlink(missing_ok=True)
         try:
             if run.name in args.runs and not (run_dir / "timing.json").exists():
